@@ -1,0 +1,38 @@
+/* Superblock prober: what does a block device or image file hold?
+ * Shared by stage 1 (find and mount the medium) and stage 2 (fstab and swap). */
+#ifndef LIVEINIT_PROBE_H
+#define LIVEINIT_PROBE_H
+
+#include <stdint.h>
+
+enum fs_type {
+	FS_UNKNOWN = 0,
+	FS_ISO9660,
+	FS_SQUASHFS,
+	FS_EXT2,
+	FS_EXT3,
+	FS_EXT4,
+	FS_XFS,
+	FS_BTRFS,
+	FS_VFAT,
+	FS_SWAP,
+};
+
+struct probe_result {
+	enum fs_type type;
+	char label[64];  /* volume label, "" when none; NUL-terminated, printable */
+	char uuid[40];   /* canonical text form ("xxxxxxxx-xxxx-..." or vfat "XXXX-XXXX"), "" when none */
+};
+
+/* Probe an open file descriptor (reads with pread only).
+ * Returns 0 and fills *out (type FS_UNKNOWN when nothing was recognised), or -errno on an I/O error. */
+int probe_fd(int fd, struct probe_result *out);
+
+/* Open path read-only and probe it.  Returns 0 or -errno. */
+int probe_path(const char *path, struct probe_result *out);
+
+/* Name for mount(2)/fstab: "iso9660", "squashfs", "ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "swap";
+ * "unknown" for FS_UNKNOWN. */
+const char *fs_type_name(enum fs_type type);
+
+#endif
