@@ -1,0 +1,195 @@
+"""Xen inside qemu (TCG) for the tests: a real Xen 4.17 hypervisor, a PV dom0 running from an initramfs,
+and the guest under test as a PV domU started by `xl create -c` in dom0.
+
+The whole emulated machine talks on qemu's serial line (stdio): Xen's and dom0's console, and, once dom0 runs
+`xl create -c`, the domU's console too, so keys sent here reach the guest's shell.
+
+    m = XenMachine(files={"/guest/vmlinuz": kernel, ...}, xen_config_args=[...], disks=[(img, True)])
+    with m:
+        m.expect("ready")
+        m.sendline("poweroff")
+        m.expect_exit()
+
+Pieces under tests/xen/: build-harness (cached packages and dom0 root), dom0-init (dom0's /init).
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pexpect
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+XEN_DIR = os.path.join(REPO, "tests", "xen")
+
+XEN_ARGS = ("console=com1 com1=115200,8n1 dom0_mem=768M,max:768M dom0_max_vcpus=1 noreboot "
+            # Without smap=0 smep=0 dom0 faults at once under TCG (#PF in create_bounce_frame).
+            "smap=0 smep=0 bootscrub=0")
+DOM0_ARGS = "console=hvc0 rdinit=/init panic=-1 quiet"
+
+
+def build():
+    """Build (or find cached) the harness pieces; returns their directory."""
+    out = subprocess.run([os.path.join(XEN_DIR, "build-harness")], cwd=REPO, check=True,
+                         stdout=subprocess.PIPE, text=True).stdout.strip().splitlines()[-1]
+    return os.path.join(REPO, out)
+
+
+def pack_cpio(tree, dest):
+    """Pack directory TREE as a gzip'd newc cpio at DEST (root-owned, as the kernel expects)."""
+    names = subprocess.run("find . | sort", shell=True, cwd=tree, check=True,
+                           stdout=subprocess.PIPE).stdout
+    with open(dest, "wb") as f:
+        cpio = subprocess.Popen(["cpio", "-o", "-H", "newc", "--quiet", "-R", "0:0"], cwd=tree,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        gz = subprocess.Popen(["gzip", "-1"], stdin=cpio.stdout, stdout=f)
+        cpio.stdout.close()
+        cpio.communicate(names)
+        if gz.wait() != 0 or cpio.returncode != 0:
+            raise RuntimeError(f"packing {tree} into {dest} failed")
+
+
+def busybox_initrd(dest, init_script, modules_dir=None, extra=None):
+    """A busybox initrd at DEST with INIT_SCRIPT as /init (for the harness's own trivial guest)."""
+    with tempfile.TemporaryDirectory() as tree:
+        for d in ("bin", "proc", "sys", "dev"):
+            os.makedirs(os.path.join(tree, d))
+        shutil.copy("/bin/busybox", os.path.join(tree, "bin", "busybox"))
+        for applet in subprocess.run(["/bin/busybox", "--list"], check=True, stdout=subprocess.PIPE,
+                                     text=True).stdout.split():
+            if applet != "busybox":
+                os.symlink("busybox", os.path.join(tree, "bin", applet))
+        shutil.copy(init_script, os.path.join(tree, "init"))
+        for name, src in (extra or {}).items():
+            shutil.copy(src, os.path.join(tree, name.lstrip("/")))
+        if modules_dir:
+            shutil.copytree(os.path.join(modules_dir, "lib"), os.path.join(tree, "lib"))
+        pack_cpio(tree, dest)
+
+
+class XenMachine:
+    """qemu running Xen + dom0; dom0 starts one PV domU.
+
+    files: {path in dom0: host path} copied into dom0's initramfs (guest kernel, initrd, small images).
+    xen_config_args: arguments for scripts/xen-config, which dom0 runs to write the guest's config
+        (so paths are dom0's); or guest_cfg: the config text itself.
+    disks: [(host image, read_only)] attached as virtio disks, /dev/vda, /dev/vdb, ... in dom0.
+    timeout: dom0's watchdog (s); the host kills qemu a little later.
+    """
+
+    def __init__(self, files=None, xen_config_args=None, guest_cfg=None, disks=(), timeout=240,
+                 log_name="xen"):
+        self.dir = build()
+        self.files = dict(files or {})
+        self.xen_config_args = xen_config_args
+        self.guest_cfg = guest_cfg
+        self.disks = list(disks)
+        self.timeout = timeout
+        self.work = tempfile.mkdtemp(prefix=f"xenvm-{os.getpid()}-")
+        self.logpath = os.path.join(REPO, "build", "xen", "logs", f"{log_name}-{os.getpid()}.log")
+        self.child = None
+        self.started = None
+
+    # dom0's initramfs: the cached base plus a small cpio with /init, the config and the guest's files;
+    # the kernel unpacks concatenated archives in order.
+    def _dom0_initrd(self):
+        tree = os.path.join(self.work, "overlay")
+        os.makedirs(os.path.join(tree, "cfg"))
+        os.makedirs(os.path.join(tree, "usr", "local", "bin"))
+        shutil.copy(os.path.join(XEN_DIR, "dom0-init"), os.path.join(tree, "init"))
+        shutil.copy(os.path.join(REPO, "scripts", "xen-config"),
+                    os.path.join(tree, "usr", "local", "bin", "xen-config"))
+        with open(os.path.join(tree, "cfg", "timeout"), "w") as f:
+            f.write(f"{self.timeout}\n")
+        if self.xen_config_args is not None:
+            with open(os.path.join(tree, "cfg", "xen-config.args"), "w") as f:
+                f.write("".join(a + "\n" for a in self.xen_config_args))
+        if self.guest_cfg is not None:
+            with open(os.path.join(tree, "cfg", "guest.cfg"), "w") as f:
+                f.write(self.guest_cfg)
+        for dest, src in self.files.items():
+            path = os.path.join(tree, dest.lstrip("/"))
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            shutil.copy(src, path)
+        overlay = os.path.join(self.work, "overlay.cpio.gz")
+        pack_cpio(tree, overlay)
+        image = os.path.join(self.work, "dom0.img")
+        with open(image, "wb") as out:
+            for part in (os.path.join(self.dir, "dom0-base.cpio.gz"), overlay):
+                with open(part, "rb") as f:
+                    shutil.copyfileobj(f, out)
+        return image
+
+    def command(self):
+        image = self._dom0_initrd()
+        cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", "max", "-m", "1536", "-smp", "1",
+               "-nographic", "-no-reboot", "-nic", "none",
+               "-kernel", os.path.join(self.dir, "xen"), "-append", XEN_ARGS,
+               "-initrd", f"{os.path.join(self.dir, 'vmlinuz')} {DOM0_ARGS},{image}"]
+        for path, read_only in self.disks:
+            if "," in path:
+                raise ValueError(f"qemu cannot take a disk path with a comma: {path}")
+            drive = f"file={path},if=virtio,format=raw"
+            cmd += ["-drive", drive + (",readonly=on" if read_only else "")]
+        return cmd
+
+    def start(self):
+        os.makedirs(os.path.dirname(self.logpath), exist_ok=True)
+        cmd = self.command()
+        self.log = open(self.logpath, "w")
+        self.started = time.monotonic()
+        self.child = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8", codec_errors="replace",
+                                   timeout=60, logfile=self.log, dimensions=(50, 200))
+        return self
+
+    def elapsed(self):
+        return time.monotonic() - self.started
+
+    def expect(self, pattern, timeout=60):
+        """Wait for PATTERN (regex or list); on timeout or EOF, fail with the console's tail."""
+        try:
+            return self.child.expect(pattern, timeout=timeout)
+        except (pexpect.TIMEOUT, pexpect.EOF) as e:
+            kind = "timeout" if isinstance(e, pexpect.TIMEOUT) else "qemu exited"
+            raise AssertionError(f"{kind} after {self.elapsed():.0f}s waiting for {pattern!r}; "
+                                 f"console tail:\n{self.tail()}\n(full log: {self.logpath})") from None
+
+    def tail(self, n=3000):
+        self.log.flush()
+        with open(self.logpath, errors="replace") as f:
+            return f.read()[-n:]
+
+    def sendline(self, line):
+        # The serial line is slow under TCG and Xen's console ring drops bursts: type in small pieces.
+        for i in range(0, len(line), 16):
+            self.child.send(line[i:i + 16])
+            time.sleep(0.05)
+        self.child.send("\r")
+
+    def expect_exit(self, timeout=60):
+        """Wait until qemu exits by itself (dom0 powered the machine off); returns its exit status."""
+        self.expect(pexpect.EOF, timeout=timeout)
+        self.child.close()
+        return self.child.exitstatus
+
+    def output(self):
+        self.log.flush()
+        with open(self.logpath, errors="replace") as f:
+            return f.read()
+
+    def close(self):
+        if self.child is not None and self.child.isalive():
+            self.child.terminate(force=True)
+        if self.child is not None:
+            self.child.close()
+        if getattr(self, "log", None):
+            self.log.close()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
