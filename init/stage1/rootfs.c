@@ -67,7 +67,8 @@ static int loop_attach(const char *path, char *dev, size_t size, struct s1_error
 		return s1_fail(err, "unable to open %s: %s", dev, strerror(saved));
 	}
 	struct loop_config lc = {.fd = (unsigned)file, .info = {.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR}};
-	snprintf((char *)lc.info.lo_file_name, sizeof lc.info.lo_file_name, "%s", path);
+	/* The kernel shows the backing file's name (truncated) in losetup-style listings. */
+	strncpy((char *)lc.info.lo_file_name, path, sizeof lc.info.lo_file_name - 1);
 	int rc = ioctl(loop, LOOP_CONFIGURE, &lc);
 	if (rc < 0 && errno == EINVAL) { /* kernels before 5.8 */
 		rc = ioctl(loop, LOOP_SET_FD, file);
