@@ -69,3 +69,6 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj $(BUILD)/hostobj -name '*.d' 2>/dev/null)
+
+print-%:
+	@echo $($*)

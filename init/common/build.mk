@@ -22,14 +22,3 @@ $(BUILD)/bin/liveinit-moddep: $(BUILD)/obj/common/moddep_cli.o $(BUILD)/obj/comm
 	$(CC) $(LDFLAGS) -o $@ $^
 ALL += $(BUILD)/bin/liveinit-moddep
 
-# Unit tests of the shared parsers (cmdline, moddep, sha256), against real files where there are any.
-$(BUILD)/tests/test_cmdline: tests/unit/test_cmdline.c $(BUILD)/hostobj/common/cmdline.o $(BUILD)/hostobj/common/platform.o
-	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOSTCFLAGS) -o $@ $^ -lcmocka
-$(BUILD)/tests/test_moddep: tests/unit/test_moddep.c $(BUILD)/hostobj/common/moddep.o
-	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOSTCFLAGS) -o $@ $^ -lcmocka
-$(BUILD)/tests/test_sha256: tests/unit/test_sha256.c $(BUILD)/hostobj/common/sha256.o
-	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOSTCFLAGS) -o $@ $^ -lcmocka
-UNIT_TESTS += $(BUILD)/tests/test_cmdline $(BUILD)/tests/test_moddep $(BUILD)/tests/test_sha256

@@ -41,7 +41,9 @@ static int find_squashfs(const char *dir, char *out, size_t size, struct s1_erro
 	return 0;
 }
 
-/* Attach path read-only to a free loop device; the device name goes to dev. */
+/* Attach path read-only to a free loop device; the device name goes to dev.  Returns the open loop fd:
+ * with LO_FLAGS_AUTOCLEAR the device detaches at its last close, so the caller closes it only once the
+ * filesystem on it is mounted (and then the loop goes away by itself when that is unmounted). */
 static int loop_attach(const char *path, char *dev, size_t size, struct s1_error *err)
 {
 	if (module_need_loop(err) < 0)
@@ -77,10 +79,11 @@ static int loop_attach(const char *path, char *dev, size_t size, struct s1_error
 	}
 	saved = errno;
 	close(file);
-	close(loop);
-	if (rc < 0)
+	if (rc < 0) {
+		close(loop);
 		return s1_fail(err, "unable to attach %s to %s: %s", path, dev, strerror(saved));
-	return 0;
+	}
+	return loop;
 }
 
 /* toram: copy the squashfs into a tmpfs so the medium can go. */
@@ -166,7 +169,12 @@ static int mount_iso(const struct live_config *cfg, const struct medium *m, stru
 		log_done("done");
 		image = ram;
 	}
-	if (loop_attach(image, loop, sizeof loop, err) < 0 || mount_squashfs(loop, err) < 0)
+	int loopfd = loop_attach(image, loop, sizeof loop, err);
+	if (loopfd < 0)
+		return -1;
+	int rc = mount_squashfs(loop, err);
+	close(loopfd);
+	if (rc < 0)
 		return -1;
 	if (cfg->toram && umount(MEDIUM_DIR) < 0)
 		log_warn("unable to release the medium %s from %s: %s", m->dev, MEDIUM_DIR, strerror(errno));
