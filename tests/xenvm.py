@@ -193,3 +193,60 @@ class XenMachine:
 
     def __exit__(self, *exc):
         self.close()
+
+
+# The PC kernel and initrd the guest boots: the build's (build/pc/, made with the ISO) when they are there,
+# else Debian's amd64 kernel from the harness with an initrd made by the project's own `initrd/mkinitrd`.
+PC_INITRD_MODULES = ["loop", "squashfs", "isofs", "overlay", "xen-blkfront", "xen-netfront"]
+
+
+def pc_kernel_initrd(harness_dir):
+    pc = os.path.join(REPO, "build", "pc")
+    kernel, initrd = os.path.join(pc, "vmlinuz"), os.path.join(pc, "initrd.img")
+    if os.path.exists(kernel) and os.path.exists(initrd):
+        return kernel, initrd
+    kver = open(os.path.join(harness_dir, "kver")).read().strip()
+    initrd = os.path.join(REPO, "build", "xen", "pc-initrd.img")
+    subprocess.run(["make", "-s", "build/bin/init", "build/bin/liveinit-moddep"], cwd=REPO, check=True)
+    subprocess.run([os.path.join(REPO, "initrd", "mkinitrd"), "--out", initrd,
+                    "--init", os.path.join(REPO, "build", "bin", "init"), "--busybox", "/bin/busybox",
+                    "--moddep", os.path.join(REPO, "build", "bin", "liveinit-moddep"),
+                    "--kmoddir", os.path.join(harness_dir, "kernel", "lib", "modules", kver), "--kver", kver]
+                   + PC_INITRD_MODULES, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+    return os.path.join(harness_dir, "vmlinuz"), initrd
+
+
+def initrd_files(initrd):
+    """Names in a gzip'd cpio initrd."""
+    out = subprocess.run(f"gzip -dc '{initrd}' | cpio -t --quiet", shell=True, check=True,
+                         stdout=subprocess.PIPE, text=True).stdout
+    return out.split()
+
+
+def data_disk(path, ext4_mib=24, swap_mib=16):
+    """A partitioned data disk like a user's: msdos table, partition 1 ext4 (label xendata), 2 swap.
+    Built from separate partition images, so no loop device is needed."""
+    start = 1  # MiB
+    total = start + ext4_mib + swap_mib + 1
+    with open(path, "wb") as f:
+        f.truncate(total << 20)
+    layout = (f"label: dos\nstart={start}MiB, size={ext4_mib}MiB, type=83\n"
+              f"start={start + ext4_mib}MiB, size={swap_mib}MiB, type=82\n")
+    subprocess.run(["sfdisk", "-q", path], input=layout, text=True, check=True, stdout=subprocess.DEVNULL)
+    part = path + ".part"
+    try:
+        with open(part, "wb") as f:
+            f.truncate(ext4_mib << 20)
+        subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "xendata", part], check=True)
+        subprocess.run(["dd", f"if={part}", f"of={path}", "bs=1M", f"seek={start}", "conv=notrunc",
+                        "status=none"], check=True)
+        with open(part, "wb") as f:
+            f.truncate(0)
+            f.truncate(swap_mib << 20)
+        subprocess.run(["mkswap", "-L", "xenswap", part], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        subprocess.run(["dd", f"if={part}", f"of={path}", "bs=1M", f"seek={start + ext4_mib}", "conv=notrunc",
+                        "status=none"], check=True)
+    finally:
+        os.unlink(part)
+    return path

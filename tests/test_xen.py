@@ -1,0 +1,212 @@
+"""The live ISO as a Xen PV domU on a real Xen 4.17 hypervisor (inside qemu TCG; tests/xenvm.py).
+
+One boot serves every case (a round costs about a minute of emulation): the ISO is the domU's xvda
+(read-only), a partitioned data disk (ext4 + swap) its xvdb; dom0 writes the guest config with
+scripts/xen-config and runs `xl create -c`, with dnsmasq on the backend bridge. The test types on qemu's serial
+line, which reaches the guest's console through Xen and dom0's `xl create -c`.
+"""
+
+import os
+import re
+import time
+
+import pytest
+
+import xenvm
+
+REPO = xenvm.REPO
+BUILD = os.path.join(REPO, "build")
+READY = r"\[\*\] liveinit [^\r\n]*ready"
+HAVE_STAGE2 = os.path.isdir(os.path.join(REPO, "init", "stage2"))
+HAVE_DHCP = os.path.isdir(os.path.join(REPO, "init", "dhcp"))
+needs_stage2 = pytest.mark.skipif(not HAVE_STAGE2, reason="stage 2 (issue 3) is not in the tree yet")
+needs_dhcp = pytest.mark.skipif(not (HAVE_STAGE2 and HAVE_DHCP),
+                                reason="stage 2 / the DHCP client (issues 3, 4) are not in the tree yet")
+
+
+class Shell:
+    """Commands typed into the guest's shell; output is cut out between two markers that the shell computes
+    (so the echo of the typed line never matches)."""
+
+    def __init__(self, machine):
+        self.m = machine
+        self.n = 0
+
+    def run(self, cmd, timeout=40):
+        self.n += 1
+        tag = 7100 + self.n
+        self.m.sendline(f"echo B$(({tag}+0)); {cmd}; echo E$(({tag}+0))")
+        self.m.expect(rf"(?s)B{tag}\r*\n(.*?)E{tag}", timeout=timeout)
+        return self.m.child.match.group(1).replace("\r", "")
+
+
+class Boot:
+    """What the one boot saw; each test checks its part.  error is set when the boot broke off early."""
+    error = None
+    ready = False
+    out = {}
+    status = None
+    console = ""
+    shutdown = ""
+    times = {}
+
+
+def sha256(path):
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def harness():
+    return xenvm.build()
+
+
+@pytest.fixture(scope="module")
+def pc(harness):
+    return xenvm.pc_kernel_initrd(harness)
+
+
+@pytest.fixture(scope="module")
+def boot(harness, pc, tmp_path_factory):
+    iso = os.path.join(BUILD, "live.iso")
+    assert os.path.exists(iso), "build/live.iso missing: run make"
+    kernel, initrd = pc
+    disk = xenvm.data_disk(str(tmp_path_factory.mktemp("xen") / "data.img"))
+    b = Boot()
+    b.out = {}
+    b.iso_before = sha256(iso)
+    m = xenvm.XenMachine(
+        files={"/guest/vmlinuz": kernel, "/guest/initrd.img": initrd},
+        xen_config_args=["--disk", "/dev/vda", "--disk", "/dev/vdb", "--name", f"live{os.getpid()}",
+                         "--mem", "256", "--kernel", "/guest/vmlinuz", "--initrd", "/guest/initrd.img",
+                         "--extra", "printk.time=1"],
+        disks=[(iso, True), (disk, False)], timeout=270, log_name="test_xen")
+    try:
+        m.start()
+        m.expect("dom0: xl create", timeout=120)
+        t0 = m.elapsed()
+        m.expect(READY, timeout=150)
+        b.ready = True
+        b.times["xl create -> ready"] = m.elapsed() - t0
+        m.expect("# ", timeout=30)
+        time.sleep(1)
+        sh = Shell(m)
+        b.out["hypervisor"] = sh.run("cat /sys/hypervisor/type")
+        b.out["cmdline"] = sh.run("cat /proc/cmdline")
+        b.out["mounts"] = sh.run("cat /proc/mounts")
+        b.out["tty"] = sh.run("tty")
+        b.out["fstab"] = sh.run("cat /etc/fstab")
+        b.out["swaps"] = sh.run("cat /proc/swaps")
+        # The lease may still be on its way: wait up to 30 s for an address from dom0's dnsmasq.
+        wait = 60 if HAVE_DHCP else 0
+        b.out["addr"] = sh.run(f"i=0; while [ $i -lt {wait} ] && ! ip -4 -o addr | grep -q ' 10[.]77[.]0[.]'; "
+                               "do sleep 0.5; i=$((i+1)); done; ip -4 -o addr; ip -o link", timeout=60)
+        mark = len(m.output())
+        m.sendline("poweroff")
+        m.expect("dom0: domain gone", timeout=90)
+        b.shutdown = m.output()[mark:]
+        m.expect(r"dom0: leases: ([^\r\n]*)", timeout=30)
+        b.out["leases"] = m.child.match.group(1)
+        b.status = m.expect_exit(timeout=60)
+    except AssertionError as e:
+        b.error = str(e)
+    finally:
+        b.console = m.output()
+        m.close()
+    b.iso_after = sha256(iso)
+    yield b
+
+
+def need(boot, key):
+    if key not in boot.out:
+        pytest.fail(f"the boot broke off before {key!r}: {boot.error}")
+    return boot.out[key]
+
+
+def domu_console(boot):
+    """The part of the console after dom0 started the guest."""
+    i = boot.console.find("dom0: xl create")
+    return boot.console[i:] if i >= 0 else ""
+
+
+def test_pc_initrd_carries_xen_frontends(pc):
+    names = xenvm.initrd_files(pc[1])
+    for mod in ("xen-blkfront.ko", "xen-netfront.ko"):
+        assert any(n.endswith("/" + mod) for n in names), f"{pc[1]} lacks {mod}"
+
+
+def test_ready_line_on_xen(boot):
+    assert boot.ready, boot.error
+    console = domu_console(boot)
+    assert re.search(r"stage 1 on xen", console), "stage 1 did not report the xen platform"
+    assert re.search(r"Mounted /live/filesystem.squashfs from /dev/xvda", console)
+
+
+def test_hypervisor_is_xen(boot):
+    assert need(boot, "hypervisor").strip() == "xen"
+    assert need(boot, "cmdline").split()[:2] == ["xen", "root=/dev/xvda"]
+
+
+def test_medium_read_only_under_overlay(boot):
+    mounts = [line.split() for line in need(boot, "mounts").splitlines() if line.strip()]
+    medium = [x for x in mounts if x[0] == "/dev/xvda"]
+    assert medium and medium[0][2] == "iso9660" and "ro" in medium[0][3].split(","), mounts
+    root = [x for x in mounts if x[1] == "/"]
+    assert root and root[-1][2] == "overlay", mounts
+
+
+@needs_stage2
+def test_console_is_hvc0(boot):
+    assert need(boot, "tty").strip() == "/dev/hvc0"
+
+
+@needs_stage2
+def test_fstab_lists_xvdb1(boot):
+    lines = [line.split() for line in need(boot, "fstab").splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    data = [x for x in lines if x[0] in ("/dev/xvdb1", "LABEL=xendata") or x[0].endswith("xvdb1")]
+    assert data and data[0][2] == "ext4", lines
+    swap = [x for x in lines if x[2] == "swap"]
+    assert any(x[0].endswith("xvdb2") for x in swap), lines
+
+
+@needs_stage2
+def test_swap_on_xvdb2_active(boot):
+    swaps = need(boot, "swaps").splitlines()
+    assert any(line.split()[0] == "/dev/xvdb2" for line in swaps[1:] if line.strip()), swaps
+    assert "Using swap partition /dev/xvdb2" in domu_console(boot)
+
+
+@needs_dhcp
+def test_dhcp_on_netfront(boot):
+    addr = need(boot, "addr")
+    m = re.search(r"^\d+: (\S+)\s+inet (10\.77\.0\.\d+)/24", addr, re.M)
+    assert m, f"no address from dom0's dnsmasq on the netfront interface:\n{addr}"
+    iface, ip = m.groups()
+    assert ip in need(boot, "leases"), "dnsmasq in dom0 did not hand out the guest's address"
+    assert iface != "lo"
+
+
+@needs_stage2
+def test_poweroff_is_ordered(boot):
+    assert boot.shutdown, boot.error
+    steps = ["Sent all processes the TERM signal", "Sent all processes the KILL signal",
+             "Turning off swap", "Unmounting remaining file systems", "Shutting down"]
+    pos = [boot.shutdown.find(s) for s in steps]
+    assert all(p >= 0 for p in pos), f"missing shutdown lines: {dict(zip(steps, pos))}\n{boot.shutdown}"
+    assert pos == sorted(pos), f"shutdown lines out of order: {dict(zip(steps, pos))}"
+
+
+def test_poweroff_ends_domain_and_machine(boot):
+    assert boot.shutdown, boot.error
+    assert "dom0: domain gone" in boot.shutdown
+    assert boot.status == 0
+
+
+def test_iso_unchanged(boot):
+    assert boot.iso_before == boot.iso_after
+
