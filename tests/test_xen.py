@@ -74,17 +74,11 @@ def pc(harness):
 def boot(harness, pc, tmp_path_factory):
     iso = os.path.join(BUILD, "live.iso")
     assert os.path.exists(iso), "build/live.iso missing: run make"
-    kernel, initrd = pc
     disk = xenvm.data_disk(str(tmp_path_factory.mktemp("xen") / "data.img"))
     b = Boot()
     b.out = {}
     b.iso_before = sha256(iso)
-    m = xenvm.XenMachine(
-        files={"/guest/vmlinuz": kernel, "/guest/initrd.img": initrd},
-        xen_config_args=["--disk", "/dev/vda", "--disk", "/dev/vdb", "--name", f"live{os.getpid()}",
-                         "--mem", "256", "--kernel", "/guest/vmlinuz", "--initrd", "/guest/initrd.img",
-                         "--extra", "printk.time=1"],
-        disks=[(iso, True), (disk, False)], timeout=270, log_name="test_xen")
+    m = xenvm.live_guest(iso, [disk], log_name="test_xen")
     try:
         m.start()
         m.expect("dom0: xl create", timeout=120)

@@ -250,3 +250,17 @@ def data_disk(path, ext4_mib=24, swap_mib=16):
     finally:
         os.unlink(part)
     return path
+
+
+def live_guest(iso, disks=(), extra="printk.time=1", timeout=270, log_name="xen-live"):
+    """A XenMachine whose domU boots the live ISO (xvda, read-only) with the PC kernel and initrd, plus data
+    DISKS (xvdb, ... read-write); the guest config is written in dom0 by scripts/xen-config."""
+    harness = build()
+    kernel, initrd = pc_kernel_initrd(harness)
+    args = ["--disk", "/dev/vda"]
+    for i in range(len(disks)):
+        args += ["--disk", f"/dev/vd{'bcdefgh'[i]}"]
+    args += ["--name", f"live{os.getpid()}", "--mem", "256", "--kernel", "/guest/vmlinuz",
+             "--initrd", "/guest/initrd.img", "--extra", extra]
+    return XenMachine(files={"/guest/vmlinuz": kernel, "/guest/initrd.img": initrd}, xen_config_args=args,
+                      disks=[(iso, True)] + [(d, False) for d in disks], timeout=timeout, log_name=log_name)
