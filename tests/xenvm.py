@@ -252,15 +252,28 @@ def data_disk(path, ext4_mib=24, swap_mib=16):
     return path
 
 
-def live_guest(iso, disks=(), extra="printk.time=1", timeout=270, log_name="xen-live"):
+def live_guest(iso, disks=(), extra="printk.time=1", timeout=270, log_name="xen-live", raw_extra=None):
     """A XenMachine whose domU boots the live ISO (xvda, read-only) with the PC kernel and initrd, plus data
-    DISKS (xvdb, ... read-write); the guest config is written in dom0 by scripts/xen-config."""
+    DISKS (xvdb, ... read-write); the guest config is written in dom0 by scripts/xen-config.  With RAW_EXTRA
+    the config is written here instead, with exactly that kernel command line (e.g. without `xen` and
+    `root=`, to see what the guest finds by itself)."""
     harness = build()
     kernel, initrd = pc_kernel_initrd(harness)
-    args = ["--disk", "/dev/vda"]
-    for i in range(len(disks)):
-        args += ["--disk", f"/dev/vd{'bcdefgh'[i]}"]
-    args += ["--name", f"live{os.getpid()}", "--mem", "256", "--kernel", "/guest/vmlinuz",
-             "--initrd", "/guest/initrd.img", "--extra", extra]
-    return XenMachine(files={"/guest/vmlinuz": kernel, "/guest/initrd.img": initrd}, xen_config_args=args,
-                      disks=[(iso, True)] + [(d, False) for d in disks], timeout=timeout, log_name=log_name)
+    files = {"/guest/vmlinuz": kernel, "/guest/initrd.img": initrd}
+    vdevs = [f"/dev/vd{'abcdefgh'[i]}" for i in range(1 + len(disks))]
+    machine_disks = [(iso, True)] + [(d, False) for d in disks]
+    name = f"live{os.getpid()}"
+    if raw_extra is not None:
+        specs = ", ".join(f"'format=raw, vdev=xvd{dev[-1]}, access={'ro' if i == 0 else 'rw'}, target={dev}'"
+                          for i, dev in enumerate(vdevs))
+        cfg = (f'name = "{name}"\ntype = "pv"\nkernel = "/guest/vmlinuz"\nramdisk = "/guest/initrd.img"\n'
+               f'extra = "{raw_extra}"\nmemory = 256\nvcpus = 1\ndisk = [ {specs} ]\n'
+               f"vif = [ 'bridge=xenbr0' ]\non_poweroff = \"destroy\"\non_reboot = \"restart\"\n")
+        return XenMachine(files=files, guest_cfg=cfg, disks=machine_disks, timeout=timeout, log_name=log_name)
+    args = []
+    for dev in vdevs:
+        args += ["--disk", dev]
+    args += ["--name", name, "--mem", "256", "--kernel", "/guest/vmlinuz", "--initrd", "/guest/initrd.img",
+             "--extra", extra]
+    return XenMachine(files=files, xen_config_args=args, disks=machine_disks, timeout=timeout,
+                      log_name=log_name)
