@@ -51,24 +51,6 @@ def pack_cpio(tree, dest):
             raise RuntimeError(f"packing {tree} into {dest} failed")
 
 
-def busybox_initrd(dest, init_script, modules_dir=None, extra=None):
-    """A busybox initrd at DEST with INIT_SCRIPT as /init (for the harness's own trivial guest)."""
-    with tempfile.TemporaryDirectory() as tree:
-        for d in ("bin", "proc", "sys", "dev"):
-            os.makedirs(os.path.join(tree, d))
-        shutil.copy("/bin/busybox", os.path.join(tree, "bin", "busybox"))
-        for applet in subprocess.run(["/bin/busybox", "--list"], check=True, stdout=subprocess.PIPE,
-                                     text=True).stdout.split():
-            if applet != "busybox":
-                os.symlink("busybox", os.path.join(tree, "bin", applet))
-        shutil.copy(init_script, os.path.join(tree, "init"))
-        for name, src in (extra or {}).items():
-            shutil.copy(src, os.path.join(tree, name.lstrip("/")))
-        if modules_dir:
-            shutil.copytree(os.path.join(modules_dir, "lib"), os.path.join(tree, "lib"))
-        pack_cpio(tree, dest)
-
-
 class XenMachine:
     """qemu running Xen + dom0; dom0 starts one PV domU.
 
@@ -253,27 +235,30 @@ def data_disk(path, ext4_mib=24, swap_mib=16):
 
 
 def live_guest(iso, disks=(), extra="printk.time=1", timeout=270, log_name="xen-live", raw_extra=None):
-    """A XenMachine whose domU boots the live ISO (xvda, read-only) with the PC kernel and initrd, plus data
-    DISKS (xvdb, ... read-write); the guest config is written in dom0 by scripts/xen-config.  With RAW_EXTRA
-    the config is written here instead, with exactly that kernel command line (e.g. without `xen` and
-    `root=`, to see what the guest finds by itself)."""
+    """A XenMachine whose domU boots the live ISO with the PC kernel and initrd, plus data DISKS (xvdb, ...
+    read-write, virtio disks in dom0).  Normally the ISO is a read-only virtio disk in dom0 and the guest
+    config is written in dom0 by scripts/xen-config.  With RAW_EXTRA the ISO rides in dom0's initramfs as a
+    file (so dom0's block script loop-attaches it, as for `xen-config --iso FILE`) and the config is written
+    here with exactly that kernel command line (e.g. without `xen` and `root=`, to see what the guest finds
+    by itself)."""
     harness = build()
     kernel, initrd = pc_kernel_initrd(harness)
     files = {"/guest/vmlinuz": kernel, "/guest/initrd.img": initrd}
-    vdevs = [f"/dev/vd{'abcdefgh'[i]}" for i in range(1 + len(disks))]
-    machine_disks = [(iso, True)] + [(d, False) for d in disks]
     name = f"live{os.getpid()}"
     if raw_extra is not None:
-        specs = ", ".join(f"'format=raw, vdev=xvd{dev[-1]}, access={'ro' if i == 0 else 'rw'}, target={dev}'"
-                          for i, dev in enumerate(vdevs))
+        files["/guest/live.iso"] = iso
+        targets = ["/guest/live.iso"] + [f"/dev/vd{'abcdefgh'[i]}" for i in range(len(disks))]
+        specs = ", ".join(f"'format=raw, vdev=xvd{'abcdefgh'[i]}, access={'ro' if i == 0 else 'rw'}, "
+                          f"target={t}'" for i, t in enumerate(targets))
         cfg = (f'name = "{name}"\ntype = "pv"\nkernel = "/guest/vmlinuz"\nramdisk = "/guest/initrd.img"\n'
                f'extra = "{raw_extra}"\nmemory = 256\nvcpus = 1\ndisk = [ {specs} ]\n'
                f"vif = [ 'bridge=xenbr0' ]\non_poweroff = \"destroy\"\non_reboot = \"restart\"\n")
-        return XenMachine(files=files, guest_cfg=cfg, disks=machine_disks, timeout=timeout, log_name=log_name)
+        return XenMachine(files=files, guest_cfg=cfg, disks=[(d, False) for d in disks], timeout=timeout,
+                          log_name=log_name)
     args = []
-    for dev in vdevs:
+    for dev in [f"/dev/vd{'abcdefgh'[i]}" for i in range(1 + len(disks))]:
         args += ["--disk", dev]
     args += ["--name", name, "--mem", "256", "--kernel", "/guest/vmlinuz", "--initrd", "/guest/initrd.img",
              "--extra", extra]
-    return XenMachine(files=files, xen_config_args=args, disks=machine_disks, timeout=timeout,
-                      log_name=log_name)
+    return XenMachine(files=files, xen_config_args=args, disks=[(iso, True)] + [(d, False) for d in disks],
+                      timeout=timeout, log_name=log_name)
