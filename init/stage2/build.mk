@@ -2,8 +2,8 @@
 # init, poweroff, halt, reboot, shutdown, mkfstab (see init/main.c).
 
 STAGE2_SRCS   := init/main.c $(wildcard init/stage2/*.c)
-# Everything in init/common (log, cmdline, platform, probe, mountinfo): unused parts fall to --gc-sections.
-STAGE2_COMMON := $(wildcard init/common/*.c)
+STAGE2_COMMON := init/common/log.c init/common/cmdline.c init/common/platform.c init/common/probe.c \
+	init/common/mountinfo.c
 STAGE2_OBJS   := $(patsubst init/%.c,$(BUILD)/obj/%.o,$(STAGE2_SRCS) $(STAGE2_COMMON))
 
 $(BUILD)/bin/liveinit: $(STAGE2_OBJS)
@@ -12,13 +12,20 @@ $(BUILD)/bin/liveinit: $(STAGE2_OBJS)
 
 ALL += $(BUILD)/bin/liveinit
 
+# In the live root (iso/build.mk assembles it): /sbin/liveinit, and the names it answers to; these links win
+# over busybox's init, poweroff, halt and reboot.
+ROOT_INSTALL += $(BUILD)/bin/liveinit:/sbin/liveinit
+ROOT_LINKS   += /sbin/init:liveinit /sbin/poweroff:liveinit /sbin/halt:liveinit /sbin/reboot:liveinit \
+	/sbin/shutdown:liveinit /sbin/mkfstab:liveinit
+ROOT_DEPS    += $(BUILD)/bin/liveinit
+
 # Unit tests: cmocka, host gcc, against host objects of the code under test.
 STAGE2_HOBJ = $(patsubst init/%.c,$(BUILD)/hostobj/%.o,$(1))
 STAGE2_TEST_LIBS := -lcmocka
 
 $(BUILD)/tests/test_mountinfo: tests/unit/stage2/test_mountinfo.c $(call STAGE2_HOBJ,init/common/mountinfo.c)
 $(BUILD)/tests/test_fstab: tests/unit/stage2/test_fstab.c \
-	$(call STAGE2_HOBJ,init/stage2/fstab.c init/common/mountinfo.c init/common/probe.c init/common/cmdline.c)
+	$(call STAGE2_HOBJ,init/stage2/fstab.c init/common/mountinfo.c init/common/probe.c)
 $(BUILD)/tests/test_shutdown: tests/unit/stage2/test_shutdown.c \
 	$(call STAGE2_HOBJ,init/stage2/shutdown.c init/stage2/swap.c init/stage2/network.c init/stage2/fstab.c \
 		init/common/mountinfo.c init/common/log.c init/common/probe.c)
