@@ -157,14 +157,25 @@ bool mount_is_kept(const struct mount_entry *e)
 
 #define UMOUNT_MAX_PASSES 16
 
-static void note_busy(struct umount_report *rep, const char *target, int err, bool ro)
+static void note_busy(struct umount_report *rep, const char *target, int err, bool ro, bool expected)
 {
+	if (!expected)
+		rep->nunexpected++;
 	if (rep->nbusy >= UMOUNT_REPORT_MAX)
 		return;
 	snprintf(rep->busy[rep->nbusy].target, sizeof(rep->busy[0].target), "%s", target);
 	rep->busy[rep->nbusy].err = err;
 	rep->busy[rep->nbusy].ro = ro;
+	rep->busy[rep->nbusy].expected = expected;
 	rep->nbusy++;
+}
+
+static bool has_child_mount(const struct mount_table *t, const struct mount_entry *e)
+{
+	for (size_t i = 0; i < t->count; i++)
+		if (t->entries[i].parent_id == e->id && &t->entries[i] != e)
+			return true;
+	return false;
 }
 
 void unmount_all(const struct umount_ops *ops, struct umount_report *rep)
@@ -201,7 +212,9 @@ void unmount_all(const struct umount_ops *ops, struct umount_report *rep)
 				rep->unmounted++;
 				continue;
 			}
-			note_busy(rep, e->target, -err, ops->remount_ro(ops->ctx, e->target) == 0);
+			bool was_ro = mount_option_present(e->options, "ro") || mount_option_present(e->super_options, "ro");
+			bool expected = was_ro || has_child_mount(&t, e);
+			note_busy(rep, e->target, -err, ops->remount_ro(ops->ctx, e->target) == 0, expected);
 		}
 		mountinfo_free(&t);
 	}
@@ -347,13 +360,14 @@ static void unmount_filesystems(void)
 	struct umount_report rep;
 	unmount_all(&ops, &rep);
 	log_begin("Unmounting remaining file systems");
-	if (rep.nbusy == 0)
-		log_done("done");
-	else
-		log_done("some still busy");
-	for (int i = 0; i < rep.nbusy; i++)
-		log_error("unable to unmount %s: %s; %s", rep.busy[i].target, strerror(rep.busy[i].err),
-			  rep.busy[i].ro ? "remounted read-only" : "could not remount it read-only either");
+	log_done(rep.nunexpected == 0 ? "done" : "failed");
+	for (int i = 0; i < rep.nbusy; i++) {
+		const char *ro = rep.busy[i].ro ? "remounted read-only" : "could not remount it read-only either";
+		if (rep.busy[i].expected)
+			log_debug("%s stays mounted (%s): %s", rep.busy[i].target, strerror(rep.busy[i].err), ro);
+		else
+			log_error("unable to unmount %s: %s; %s", rep.busy[i].target, strerror(rep.busy[i].err), ro);
+	}
 	if (rep.root_ro_err)
 		log_error("unable to remount / read-only: %s", strerror(-rep.root_ro_err));
 }

@@ -68,12 +68,15 @@ struct umount_ops {
 struct umount_report {
 	int unmounted;
 	int passes;
-	/* Still mounted at the end, by name, with the unmount error and whether a read-only remount worked. */
-	int nbusy;
+	/* Still mounted at the end, by name, with the unmount error and whether a read-only remount worked.
+	 * expected: it was read-only already (the live medium under the overlay root) or something is still
+	 * mounted on it (/run above the medium) -- normal for a live system, nothing there can lose data. */
+	int nbusy, nunexpected;
 	struct {
 		char target[256];
 		int err;
 		bool ro;
+		bool expected;
 	} busy[UMOUNT_REPORT_MAX];
 	int root_ro_err;   /* remounting / read-only: 0 or -errno */
 };

@@ -239,6 +239,7 @@ struct fmount {
 	const char *target, *fstype;
 	bool mounted, ro, stuck, ro_fails;
 	const char *needs_gone; /* busy while this other target is still mounted */
+	int parent;             /* index of the mount it sits on (0: the root) */
 };
 
 #define M(t, f, ...) { .target = (t), .fstype = (f), .mounted = true, __VA_ARGS__ }
@@ -262,8 +263,9 @@ static int m_read(void *ctx, struct mount_table *t)
 		if (!w->m[i].mounted)
 			continue;
 		char *line;
-		assert_true(asprintf(&line, "%zu 1 0:%zu / %s rw - %s src%zu rw", i + 10, i, w->m[i].target,
-				     w->m[i].fstype, i) > 0);
+		const char *opts = w->m[i].ro ? "ro" : "rw";
+		assert_true(asprintf(&line, "%zu %d 0:%zu / %s %s - %s src%zu %s", i + 10, w->m[i].parent + 10, i,
+				     w->m[i].target, opts, w->m[i].fstype, i, opts) > 0);
 		struct mount_entry *e = &t->entries[t->count];
 		assert_int_equal(mountinfo_parse_line(line, e), 0);
 		e->line = line;
@@ -348,6 +350,7 @@ static void test_unmount_order_and_passes(void **state)
 	unmount_all(&ops, &rep);
 
 	assert_int_equal(rep.nbusy, 0);
+	assert_int_equal(rep.nunexpected, 0);
 	assert_int_equal(rep.unmounted, 8);
 	assert_int_equal(rep.passes, 3); /* 7 go, then ubdc2, then a pass that finds nothing left */
 	assert_string_equal(w.kept_touched, "");
@@ -381,6 +384,7 @@ static void test_unmount_busy_named_and_read_only(void **state)
 	assert_int_equal(rep.unmounted, 1);
 	assert_int_equal(rep.passes, 2);
 	assert_int_equal(rep.nbusy, 2);
+	assert_int_equal(rep.nunexpected, 2);
 	assert_string_equal(rep.busy[0].target, "/mnt/ubdc2");
 	assert_int_equal(rep.busy[0].err, EBUSY);
 	assert_false(rep.busy[0].ro);
@@ -389,6 +393,35 @@ static void test_unmount_busy_named_and_read_only(void **state)
 	assert_true(w.m[2].ro);
 	assert_true(w.root_ro);
 	assert_true(w.umount_calls < 10); /* no endless retrying */
+}
+
+/* A live root: the overlay's medium cannot go while / exists; it is read-only, and /run holds it. */
+static void test_unmount_live_root_leftovers(void **state)
+{
+	(void)state;
+	static struct mworld w;
+	memset(&w, 0, sizeof(w));
+	const struct fmount ms[] = {
+		M("/", "overlay"),
+		M("/run", "tmpfs", .needs_gone = "/run/live/medium"),
+		M("/run/live/medium", "iso9660", .stuck = true, .ro = true, .parent = 1),
+		M("/run/live/rootfs", "squashfs", .ro = true, .parent = 1),
+		M("/mnt/ubdc1", "ext4", .stuck = true), /* a user's busy filesystem: worth a warning */
+	};
+	memcpy(w.m, ms, sizeof(ms));
+	w.n = sizeof(ms) / sizeof(ms[0]);
+	struct umount_ops ops = { m_read, m_umount, m_remount_ro, &w };
+	struct umount_report rep;
+	unmount_all(&ops, &rep);
+	assert_int_equal(rep.unmounted, 1);
+	assert_int_equal(rep.nbusy, 3);
+	assert_int_equal(rep.nunexpected, 1);
+	assert_string_equal(rep.busy[0].target, "/mnt/ubdc1");
+	assert_false(rep.busy[0].expected);
+	assert_string_equal(rep.busy[1].target, "/run/live/medium");
+	assert_true(rep.busy[1].expected);
+	assert_string_equal(rep.busy[2].target, "/run");
+	assert_true(rep.busy[2].expected);
 }
 
 static void test_kept_mounts(void **state)
@@ -459,6 +492,7 @@ int main(void)
 		cmocka_unit_test(test_nothing_to_kill),
 		cmocka_unit_test(test_unmount_order_and_passes),
 		cmocka_unit_test(test_unmount_busy_named_and_read_only),
+		cmocka_unit_test(test_unmount_live_root_leftovers),
 		cmocka_unit_test(test_kept_mounts),
 		cmocka_unit_test(test_swaps_parse),
 		cmocka_unit_test(test_run_bounded),
