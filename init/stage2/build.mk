@@ -41,3 +41,7 @@ $(STAGE2_TESTS):
 	$(HOSTCC) $(HOSTCFLAGS) -o $@ $^ $(STAGE2_TEST_LIBS)
 
 UNIT_TESTS += $(STAGE2_TESTS)
+
+BENCH += tests/bench_stage2.py
+
+-include $(wildcard $(BUILD)/tests/test_*.d)

@@ -178,9 +178,48 @@ static bool has_child_mount(const struct mount_table *t, const struct mount_entr
 	return false;
 }
 
+bool fstype_in_memory(const char *fstype)
+{
+	static const char *const types[] = { "tmpfs", "ramfs", "proc", "sysfs", "devtmpfs", "devpts", "mqueue",
+					     "cgroup", "cgroup2", "debugfs", "tracefs", "securityfs", "configfs",
+					     "pstore", "bpf", "hugetlbfs", "binfmt_misc", NULL };
+	for (const char *const *t = types; *t; t++)
+		if (strcmp(fstype, *t) == 0)
+			return true;
+	return false;
+}
+
+/* The last unmount error of each mount, by mount id: the report names it without trying once more. */
+struct umount_errors {
+	int id[64], err[64];
+	size_t n;
+};
+
+static void remember_error(struct umount_errors *u, int id, int err)
+{
+	for (size_t i = 0; i < u->n; i++)
+		if (u->id[i] == id) {
+			u->err[i] = err;
+			return;
+		}
+	if (u->n < 64) {
+		u->id[u->n] = id;
+		u->err[u->n++] = err;
+	}
+}
+
+static int recalled_error(const struct umount_errors *u, int id)
+{
+	for (size_t i = 0; i < u->n; i++)
+		if (u->id[i] == id)
+			return u->err[i];
+	return 0;
+}
+
 void unmount_all(const struct umount_ops *ops, struct umount_report *rep)
 {
 	memset(rep, 0, sizeof(*rep));
+	struct umount_errors errors = { .n = 0 };
 	struct mount_table t;
 	/* Newest first: a mount made on top of another goes before it.  Repeat while a pass freed something,
 	 * since one unmount can make an older one possible (a loop-backed file on the medium, stacked mounts). */
@@ -189,11 +228,15 @@ void unmount_all(const struct umount_ops *ops, struct umount_report *rep)
 			break;
 		int progress = 0, candidates = 0;
 		for (size_t i = t.count; i-- > 0;) {
-			if (mount_is_kept(&t.entries[i]))
+			const struct mount_entry *e = &t.entries[i];
+			if (mount_is_kept(e))
 				continue;
 			candidates++;
-			if (ops->umount(ops->ctx, t.entries[i].target) == 0)
+			int err = ops->umount(ops->ctx, e->target, e->fstype);
+			if (err == 0)
 				progress++;
+			else
+				remember_error(&errors, e->id, err);
 		}
 		mountinfo_free(&t);
 		rep->passes++;
@@ -201,24 +244,29 @@ void unmount_all(const struct umount_ops *ops, struct umount_report *rep)
 		if (candidates == 0 || progress == 0)
 			break;
 	}
-	/* What is left is busy: try once more for the reason, then keep its data safe read-only. */
+	/* What is left is busy: keep its data safe read-only, and name it. */
+	const char *root_type = "";
 	if (ops->read(ops->ctx, &t) == 0) {
 		for (size_t i = t.count; i-- > 0;) {
 			const struct mount_entry *e = &t.entries[i];
+			if (strcmp(e->target, "/") == 0 && !*root_type)
+				root_type = e->fstype;
 			if (mount_is_kept(e))
 				continue;
-			int err = ops->umount(ops->ctx, e->target);
-			if (err == 0) {
-				rep->unmounted++;
+			int err = recalled_error(&errors, e->id);
+			if (err == 0 && (err = ops->umount(ops->ctx, e->target, e->fstype)) == 0) {
+				rep->unmounted++; /* appeared after the passes */
 				continue;
 			}
 			bool was_ro = mount_option_present(e->options, "ro") || mount_option_present(e->super_options, "ro");
 			bool expected = was_ro || has_child_mount(&t, e);
-			note_busy(rep, e->target, -err, ops->remount_ro(ops->ctx, e->target) == 0, expected);
+			note_busy(rep, e->target, -err, ops->remount_ro(ops->ctx, e->target, e->fstype) == 0, expected);
 		}
+		rep->root_ro_err = ops->remount_ro(ops->ctx, "/", root_type);
 		mountinfo_free(&t);
+	} else {
+		rep->root_ro_err = ops->remount_ro(ops->ctx, "/", "");
 	}
-	rep->root_ro_err = ops->remount_ro(ops->ctx, "/");
 }
 
 /* ---- the real operations ---- */
@@ -305,15 +353,21 @@ static int real_read(void *ctx, struct mount_table *t)
 	return mountinfo_read("/proc/self/mountinfo", t);
 }
 
-static int real_umount(void *ctx, const char *target)
+/* A child per call only where the call can hang (a dead disk, an unreachable server): forks are not free,
+ * least of all under UML, and tmpfs and friends need none. */
+static int real_umount(void *ctx, const char *target, const char *fstype)
 {
 	(void)ctx;
+	if (fstype_in_memory(fstype))
+		return -do_umount((void *)target);
 	return -run_bounded(do_umount, (void *)target, UMOUNT_TIMEOUT_MS);
 }
 
-static int real_remount_ro(void *ctx, const char *target)
+static int real_remount_ro(void *ctx, const char *target, const char *fstype)
 {
 	(void)ctx;
+	if (fstype_in_memory(fstype))
+		return -do_remount_ro((void *)target);
 	return -run_bounded(do_remount_ro, (void *)target, UMOUNT_TIMEOUT_MS);
 }
 
@@ -375,13 +429,20 @@ static void unmount_filesystems(void)
 void shutdown_run(enum shutdown_kind kind, const struct live_config *cfg)
 {
 	long timeout_ms = (cfg->shutdown_timeout > 0 ? cfg->shutdown_timeout : 5) * 1000L;
+	long t0 = monotonic_ms();
 	stop_processes(timeout_ms);
+	long t1 = monotonic_ms();
 	net_stop(3000);
+	long t2 = monotonic_ms();
 	swap_off();
+	long t3 = monotonic_ms();
 	unmount_filesystems();
+	long t4 = monotonic_ms();
 	int err = run_bounded(do_sync, NULL, SYNC_TIMEOUT_MS);
 	if (err)
 		log_error("sync did not finish: %s", strerror(err));
+	log_debug("shutdown took %ld ms: processes %ld, network %ld, swap %ld, unmount %ld, sync %ld", monotonic_ms() - t0,
+		  t1 - t0, t2 - t1, t3 - t2, t4 - t3, monotonic_ms() - t4);
 	log_step("Shutting down...");
 	int cmd = kind == SHUTDOWN_REBOOT ? RB_AUTOBOOT : kind == SHUTDOWN_HALT ? RB_HALT_SYSTEM : RB_POWER_OFF;
 	reboot(cmd);

@@ -57,10 +57,14 @@ size_t kill_and_wait(const struct kill_ops *ops, int sig, long timeout_ms);
  * and which the shutdown itself still reads. */
 bool mount_is_kept(const struct mount_entry *e);
 
+/* Filesystems that live in memory only: unmounting them cannot wait on a device or a server. */
+bool fstype_in_memory(const char *fstype);
+
 struct umount_ops {
 	int (*read)(void *ctx, struct mount_table *t); /* 0 or -errno */
-	int (*umount)(void *ctx, const char *target);   /* 0 or -errno */
-	int (*remount_ro)(void *ctx, const char *target);
+	/* 0 or -errno; fstype as in mountinfo ("" when unknown) */
+	int (*umount)(void *ctx, const char *target, const char *fstype);
+	int (*remount_ro)(void *ctx, const char *target, const char *fstype);
 	void *ctx;
 };
 
