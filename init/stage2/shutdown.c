@@ -189,6 +189,12 @@ bool fstype_in_memory(const char *fstype)
 	return false;
 }
 
+bool mount_can_hang(const struct mount_entry *e)
+{
+	bool ro = mount_option_present(e->options, "ro") || mount_option_present(e->super_options, "ro");
+	return !fstype_in_memory(e->fstype) && !ro;
+}
+
 /* The last unmount error of each mount, by mount id: the report names it without trying once more. */
 struct umount_errors {
 	int id[64], err[64];
@@ -232,7 +238,7 @@ void unmount_all(const struct umount_ops *ops, struct umount_report *rep)
 			if (mount_is_kept(e))
 				continue;
 			candidates++;
-			int err = ops->umount(ops->ctx, e->target, e->fstype);
+			int err = ops->umount(ops->ctx, e);
 			if (err == 0)
 				progress++;
 			else
@@ -245,28 +251,29 @@ void unmount_all(const struct umount_ops *ops, struct umount_report *rep)
 			break;
 	}
 	/* What is left is busy: keep its data safe read-only, and name it. */
-	const char *root_type = "";
-	if (ops->read(ops->ctx, &t) == 0) {
-		for (size_t i = t.count; i-- > 0;) {
-			const struct mount_entry *e = &t.entries[i];
-			if (strcmp(e->target, "/") == 0 && !*root_type)
-				root_type = e->fstype;
-			if (mount_is_kept(e))
-				continue;
-			int err = recalled_error(&errors, e->id);
-			if (err == 0 && (err = ops->umount(ops->ctx, e->target, e->fstype)) == 0) {
-				rep->unmounted++; /* appeared after the passes */
-				continue;
-			}
-			bool was_ro = mount_option_present(e->options, "ro") || mount_option_present(e->super_options, "ro");
-			bool expected = was_ro || has_child_mount(&t, e);
-			note_busy(rep, e->target, -err, ops->remount_ro(ops->ctx, e->target, e->fstype) == 0, expected);
-		}
-		rep->root_ro_err = ops->remount_ro(ops->ctx, "/", root_type);
-		mountinfo_free(&t);
-	} else {
-		rep->root_ro_err = ops->remount_ro(ops->ctx, "/", "");
+	struct mount_entry root = { .target = "/", .fstype = "", .options = "", .super_options = "" };
+	if (ops->read(ops->ctx, &t) < 0) {
+		rep->root_ro_err = ops->remount_ro(ops->ctx, &root);
+		return;
 	}
+	const struct mount_entry *found_root = NULL;
+	for (size_t i = t.count; i-- > 0;) {
+		const struct mount_entry *e = &t.entries[i];
+		if (strcmp(e->target, "/") == 0 && !found_root)
+			found_root = e;
+		if (mount_is_kept(e))
+			continue;
+		int err = recalled_error(&errors, e->id);
+		if (err == 0 && (err = ops->umount(ops->ctx, e)) == 0) {
+			rep->unmounted++; /* appeared after the passes */
+			continue;
+		}
+		bool was_ro = mount_option_present(e->options, "ro") || mount_option_present(e->super_options, "ro");
+		bool expected = was_ro || has_child_mount(&t, e);
+		note_busy(rep, e->target, -err, ops->remount_ro(ops->ctx, e) == 0, expected);
+	}
+	rep->root_ro_err = ops->remount_ro(ops->ctx, found_root ? found_root : &root);
+	mountinfo_free(&t);
 }
 
 /* ---- the real operations ---- */
@@ -354,21 +361,21 @@ static int real_read(void *ctx, struct mount_table *t)
 }
 
 /* A child per call only where the call can hang (a dead disk, an unreachable server): forks are not free,
- * least of all under UML, and tmpfs and friends need none. */
-static int real_umount(void *ctx, const char *target, const char *fstype)
+ * least of all under UML, where every process is a host process. */
+static int real_umount(void *ctx, const struct mount_entry *e)
 {
 	(void)ctx;
-	if (fstype_in_memory(fstype))
-		return -do_umount((void *)target);
-	return -run_bounded(do_umount, (void *)target, UMOUNT_TIMEOUT_MS);
+	if (!mount_can_hang(e))
+		return -do_umount(e->target);
+	return -run_bounded(do_umount, e->target, UMOUNT_TIMEOUT_MS);
 }
 
-static int real_remount_ro(void *ctx, const char *target, const char *fstype)
+static int real_remount_ro(void *ctx, const struct mount_entry *e)
 {
 	(void)ctx;
-	if (fstype_in_memory(fstype))
-		return -do_remount_ro((void *)target);
-	return -run_bounded(do_remount_ro, (void *)target, UMOUNT_TIMEOUT_MS);
+	if (!mount_can_hang(e))
+		return -do_remount_ro(e->target);
+	return -run_bounded(do_remount_ro, e->target, UMOUNT_TIMEOUT_MS);
 }
 
 static void freeze(void)

@@ -60,11 +60,14 @@ bool mount_is_kept(const struct mount_entry *e);
 /* Filesystems that live in memory only: unmounting them cannot wait on a device or a server. */
 bool fstype_in_memory(const char *fstype);
 
+/* Can unmounting (or remounting read-only) this mount wait on a device or a server?  Not when it lives in
+ * memory, and not when it is mounted read-only: there is nothing to write back. */
+bool mount_can_hang(const struct mount_entry *e);
+
 struct umount_ops {
 	int (*read)(void *ctx, struct mount_table *t); /* 0 or -errno */
-	/* 0 or -errno; fstype as in mountinfo ("" when unknown) */
-	int (*umount)(void *ctx, const char *target, const char *fstype);
-	int (*remount_ro)(void *ctx, const char *target, const char *fstype);
+	int (*umount)(void *ctx, const struct mount_entry *e);     /* 0 or -errno */
+	int (*remount_ro)(void *ctx, const struct mount_entry *e); /* 0 or -errno */
 	void *ctx;
 };
 

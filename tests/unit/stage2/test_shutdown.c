@@ -282,9 +282,9 @@ static bool mounted_target(struct mworld *w, const char *target)
 	return false;
 }
 
-static int m_umount(void *ctx, const char *target, const char *fstype)
+static int m_umount(void *ctx, const struct mount_entry *e)
 {
-	(void)fstype;
+	const char *target = e->target;
 	struct mworld *w = ctx;
 	w->umount_calls++;
 	if (strcmp(target, "/") == 0 || strncmp(target, "/proc", 5) == 0 || strncmp(target, "/sys", 4) == 0 ||
@@ -303,9 +303,9 @@ static int m_umount(void *ctx, const char *target, const char *fstype)
 	return -EINVAL;
 }
 
-static int m_remount_ro(void *ctx, const char *target, const char *fstype)
+static int m_remount_ro(void *ctx, const struct mount_entry *e)
 {
-	(void)fstype;
+	const char *target = e->target;
 	struct mworld *w = ctx;
 	if (strcmp(target, "/") == 0) {
 		w->root_ro = true;
@@ -437,6 +437,19 @@ static void test_in_memory_types(void **state)
 	assert_false(fstype_in_memory(""));
 }
 
+static void test_can_hang(void **state)
+{
+	(void)state;
+	struct mount_entry ext4_rw = { .target = "/mnt/a", .fstype = "ext4", .options = "rw", .super_options = "rw" };
+	struct mount_entry iso_ro = { .target = "/m", .fstype = "iso9660", .options = "ro", .super_options = "ro" };
+	struct mount_entry nfs = { .target = "/n", .fstype = "nfs4", .options = "rw", .super_options = "rw" };
+	struct mount_entry tmp = { .target = "/tmp", .fstype = "tmpfs", .options = "rw", .super_options = "rw" };
+	assert_true(mount_can_hang(&ext4_rw));
+	assert_true(mount_can_hang(&nfs));
+	assert_false(mount_can_hang(&iso_ro));
+	assert_false(mount_can_hang(&tmp));
+}
+
 static void test_kept_mounts(void **state)
 {
 	(void)state;
@@ -507,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_unmount_busy_named_and_read_only),
 		cmocka_unit_test(test_unmount_live_root_leftovers),
 		cmocka_unit_test(test_in_memory_types),
+		cmocka_unit_test(test_can_hang),
 		cmocka_unit_test(test_kept_mounts),
 		cmocka_unit_test(test_swaps_parse),
 		cmocka_unit_test(test_run_bounded),
