@@ -100,6 +100,17 @@ def test_poweroff_writes_reach_disk(guests, disks, tmp_path):
     assert cat.stdout.strip() == "liveinit-was-here", cat.stdout + cat.stderr
 
 
+def test_noswap_and_quiet(guests, disks):
+    swap, data = disks
+    g = guests(LIVE + ["ubdb=" + swap, "noswap", "quiet"])
+    g.expect(uml.READY)
+    assert "Scanning for partitions" not in g.output and "Using swap" not in g.output
+    assert "/dev/ubdb" not in g.shell("cat /proc/swaps")
+    assert re.search(r"^/dev/ubdb\s+none\s+swap", g.shell("cat /etc/fstab"), re.M)
+    assert g.poweroff() == 0
+    assert "Sent all processes" not in shutdown_part(g)
+
+
 def test_term_ignoring_process_is_killed(guests):
     timeout = 2
     g = guests(LIVE + ["shutdown_timeout=%d" % timeout])
@@ -170,8 +181,9 @@ def test_ctrl_alt_del_reboots(guests):
 
 
 def test_shell_respawns(guests):
-    g = guests(LIVE)
+    g = guests(LIVE + ["hostname=probe-host"])
     g.expect(uml.READY)
+    assert g.shell("hostname").strip() == "probe-host"
     pid1 = g.shell("echo $$").strip()
     g.sendline("exit")
     time.sleep(0.5)
@@ -195,3 +207,32 @@ def test_mkfstab_standalone(tmp_path):
     missing = subprocess.run([liveinit, "mkfstab", "--root", str(tmp_path / "nope"), "--platform", "uml"],
                              capture_output=True, text=True)
     assert missing.returncode == 1 and "sys/class/block" in missing.stderr
+
+
+@pytest.fixture
+def netns():
+    """A network namespace with a tap device for UML's vector transport (guest interface vec0)."""
+    ns, tap = "liveinit-s2-%d" % os.getpid(), "s2tap%d" % (os.getpid() % 100000)
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "-n", ns, "tuntap", "add", "dev", tap, "mode", "tap"], check=True)
+        subprocess.run(["ip", "-n", ns, "link", "set", tap, "up"], check=True)
+        yield ns, tap
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+def test_network_down_at_shutdown(guests, netns):
+    ns, tap = netns
+    g = guests(LIVE + ["vec0:transport=tap,ifname=" + tap], prefix=["ip", "netns", "exec", ns])
+    g.expect(uml.READY)
+    has_dhcpc = os.path.exists(os.path.join(BUILD, "rootfs", "sbin", "dhcpc"))
+    boot = g.output
+    # The DHCP hook: one line per Ethernet interface when the root has the client, none otherwise.
+    assert ("Starting background DHCP request... vec0" in boot) == has_dhcpc, boot[-2000:]
+    g.shell("ip link set vec0 up && ip link show vec0")
+    assert g.last_status == 0
+    assert g.poweroff() == 0
+    lines = SHUTDOWN_LINES[:2] + [r"\[\*\] Shutting down network device\.\.\. vec0"] + SHUTDOWN_LINES[2:]
+    assert_in_order(shutdown_part(g), lines)
+    assert "Shutting down network device... lo" not in g.output

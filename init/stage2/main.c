@@ -121,7 +121,9 @@ int init_main(int argc, char **argv)
 
 	char tty[64];
 	start_console(p, &cfg, tty, sizeof(tty));
-	log_step("liveinit %s ready", LIVEINIT_VERSION);
+	/* Printed even when quiet: the one line that says the system is up (tests and people wait for it). */
+	printf("[*] liveinit %s ready\n", LIVEINIT_VERSION);
+	fflush(stdout);
 
 	struct respawn shell = { 0 };
 	enum shutdown_kind kind = signal_loop(&handled, &restore, &shell, tty);
