@@ -210,29 +210,52 @@ def test_mkfstab_standalone(tmp_path):
 
 
 @pytest.fixture
-def netns():
-    """A network namespace with a tap device for UML's vector transport (guest interface vec0)."""
-    ns, tap = "liveinit-s2-%d" % os.getpid(), "s2tap%d" % (os.getpid() % 100000)
+def netns(tmp_path):
+    """A network namespace with a tap device for UML's vector transport (guest interface vec0) and a dnsmasq
+    DHCP server on it, logging to tmp_path/dnsmasq.log."""
+    pid = os.getpid()
+    ns, tap = "liveinit-s2-%d" % pid, "s2tap%d" % (pid % 100000)
+    subnet = "10.%d.%d" % (100 + pid % 100, pid // 100 % 250)
+    log = tmp_path / "dnsmasq.log"
     subprocess.run(["ip", "netns", "add", ns], check=True)
+    server = None
     try:
         subprocess.run(["ip", "-n", ns, "tuntap", "add", "dev", tap, "mode", "tap"], check=True)
+        subprocess.run(["ip", "-n", ns, "addr", "add", subnet + ".1/24", "dev", tap], check=True)
         subprocess.run(["ip", "-n", ns, "link", "set", tap, "up"], check=True)
-        yield ns, tap
+        server = subprocess.Popen(["ip", "netns", "exec", ns, "dnsmasq", "--no-daemon", "--conf-file=/dev/null",
+                                   "--port=0", "--interface=" + tap, "--bind-interfaces", "--log-dhcp",
+                                   "--dhcp-range=%s.10,%s.50,12h" % (subnet, subnet), "--log-facility=" + str(log),
+                                   "--pid-file=", "--dhcp-leasefile=" + str(tmp_path / "leases")],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        yield ns, tap, log
     finally:
+        if server:
+            server.kill()
+            server.wait()
         subprocess.run(["ip", "netns", "del", ns], check=False)
 
 
 def test_network_down_at_shutdown(guests, netns):
-    ns, tap = netns
+    """Stage 2's half of the DHCP contract.  With /sbin/dhcpc in the root: started at boot, gets a lease from
+    dnsmasq, released (DHCPRELEASE) at shutdown step 3.  Without it: no DHCP line, and an interface brought up by
+    hand is still taken down at step 3."""
+    ns, tap, log = netns
     g = guests(LIVE + ["vec0:transport=tap,ifname=" + tap], prefix=["ip", "netns", "exec", ns])
     g.expect(uml.READY)
     has_dhcpc = os.path.exists(os.path.join(BUILD, "rootfs", "sbin", "dhcpc"))
     boot = g.output
-    # The DHCP hook: one line per Ethernet interface when the root has the client, none otherwise.
     assert ("Starting background DHCP request... vec0" in boot) == has_dhcpc, boot[-2000:]
-    g.shell("ip link set vec0 up && ip link show vec0")
-    assert g.last_status == 0
+    if has_dhcpc:
+        out = g.shell("for i in $(seq 100); do ip -4 addr show vec0 | grep -q inet && break; sleep 0.1; done; "
+                      "ip -4 addr show vec0; ls /run/dhcpc")
+        assert "inet " in out and "vec0.pid" in out, out
+    else:
+        g.shell("ip link set vec0 up && ip link show vec0")
+        assert g.last_status == 0
     assert g.poweroff() == 0
     lines = SHUTDOWN_LINES[:2] + [r"\[\*\] Shutting down network device\.\.\. vec0"] + SHUTDOWN_LINES[2:]
     assert_in_order(shutdown_part(g), lines)
     assert "Shutting down network device... lo" not in g.output
+    if has_dhcpc:
+        assert "DHCPRELEASE" in log.read_text(), log.read_text()[-2000:]
