@@ -163,10 +163,17 @@ def test_reboot_then_poweroff(guests):
 
 @pytest.mark.parametrize("command", ["halt", "shutdown -h now"])
 def test_halt_and_shutdown_commands(guests, command):
-    g = guests(LIVE)
+    g = guests(LIVE + ["debug"])
     g.expect(uml.READY)
+    # A stopped process cannot act on TERM until it is continued: it must not hold the shutdown up.  In its own
+    # session, so the kernel's HUP+CONT to orphaned stopped process groups (when the shell exits) does not wake it.
+    out = g.shell("setsid sh -c 'echo $$ > /tmp/stopped.pid; exec sleep 1000' & sleep 0.2; "
+                  "p=$(cat /tmp/stopped.pid); kill -STOP $p; sleep 0.1; grep State /proc/$p/status")
+    assert "T (stopped)" in out, out
     assert g.poweroff(command) == 0
     assert_in_order(shutdown_part(g), SHUTDOWN_LINES)
+    took = re.search(r"shutdown took \d+ ms: processes (\d+)", g.output)
+    assert took and int(took.group(1)) < 5000, "waited for the stopped process: " + (took.group(0) if took else "")
 
 
 def test_ctrl_alt_del_reboots(guests):

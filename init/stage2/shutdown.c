@@ -125,8 +125,8 @@ size_t kill_and_wait(const struct kill_ops *ops, int sig, long timeout_ms)
 			ops->send(ops->ctx, procs[i].pid, sig);
 			if (sig == SIGTERM && procs[i].tty_nr != 0)
 				ops->send(ops->ctx, procs[i].pid, SIGHUP);
-			if (sig != SIGKILL)
-				ops->send(ops->ctx, procs[i].pid, SIGCONT);
+			if (sig != SIGKILL && (procs[i].state == 'T' || procs[i].state == 't'))
+				ops->send(ops->ctx, procs[i].pid, SIGCONT); /* stopped: it cannot act on TERM */
 			if (nsignalled < KILL_MAX)
 				signalled[nsignalled++] = procs[i].pid;
 		}

@@ -46,9 +46,9 @@ struct kill_ops {
 	void *ctx;
 };
 
-/* Signal every target with sig (after SIGTERM also SIGHUP to those with a controlling terminal — interactive
- * shells ignore TERM but leave on HUP — and SIGCONT so stopped ones can act), then poll until none are left or
- * timeout_ms passes; targets that appear meanwhile get the same signals.  Returns how many are left. */
+/* Signal every target with sig (after SIGTERM also SIGHUP to those with a controlling terminal -- interactive
+ * shells ignore TERM but leave on HUP -- and SIGCONT to stopped ones so they can act), then poll until none are
+ * left or timeout_ms passes; targets that appear meanwhile get the same signals.  Returns how many are left. */
 size_t kill_and_wait(const struct kill_ops *ops, int sig, long timeout_ms);
 
 /* ---- mounts ---- */
