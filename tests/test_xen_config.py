@@ -123,16 +123,42 @@ def test_stdout_equals_file(tmp_path, files):
     assert not (tmp_path / "a.cfg.new").exists()
 
 
-def test_kernel_defaults_to_build_pc(files):
-    r = run(["--iso", files["live.iso"]])
+def make_iso(path, tree):
+    """An ISO 9660 image holding TREE ({path: bytes})."""
+    root = path + ".tree"
+    for name, data in tree.items():
+        os.makedirs(os.path.dirname(os.path.join(root, name)), exist_ok=True)
+        with open(os.path.join(root, name), "wb") as f:
+            f.write(data)
+    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-V", "LIVEINIT", "-R", "-o", path, root],
+                   check=True, stderr=subprocess.DEVNULL)
+    return path
+
+
+def test_kernel_and_initrd_come_out_of_the_iso(tmp_path, xlu_dump):
+    kernel, initrd = os.urandom(5000), os.urandom(3000)
+    iso = make_iso(str(tmp_path / "live.iso"), {"boot/vmlinuz": kernel, "boot/initrd.img": initrd})
+    (tmp_path / "cfg").mkdir()
+    got = generate(tmp_path / "cfg", xlu_dump, ["--iso", iso, "--name", "live7"])
+    assert got["kernel"] == str(tmp_path / "cfg" / "live7-vmlinuz")
+    assert got["ramdisk"] == str(tmp_path / "cfg" / "live7-initrd.img")
+    assert (tmp_path / "cfg" / "live7-vmlinuz").read_bytes() == kernel
+    assert (tmp_path / "cfg" / "live7-initrd.img").read_bytes() == initrd
+    assert not list((tmp_path / "cfg").glob("*.new"))
+
+
+def test_kernel_from_build_when_the_iso_has_none(tmp_path, files):
+    iso = make_iso(str(tmp_path / "bare.iso"), {"live/filesystem.squashfs": b"x"})
+    r = run(["--iso", iso, "-o", str(tmp_path / "g.cfg")])
     pc = os.path.join(REPO, "build", "pc")
     if os.path.exists(os.path.join(pc, "vmlinuz")) and os.path.exists(os.path.join(pc, "initrd.img")):
         assert r.returncode == 0, r.stderr
-        assert f'kernel = "{pc}/vmlinuz"' in r.stdout
-        assert f'ramdisk = "{pc}/initrd.img"' in r.stdout
+        text = (tmp_path / "g.cfg").read_text()
+        assert f'kernel = "{pc}/vmlinuz"' in text and f'ramdisk = "{pc}/initrd.img"' in text
     else:
         assert r.returncode == 1
-        assert "build/pc/" in r.stderr
+        assert "build/pc/vmlinuz: no such file" in r.stderr
+    assert not list(tmp_path.glob("liveinit-*"))
 
 
 @pytest.mark.parametrize("args,code,words", [
