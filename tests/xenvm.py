@@ -37,14 +37,14 @@ def build():
     return os.path.join(REPO, out)
 
 
-def pack_cpio(tree, dest):
-    """Pack directory TREE as a gzip'd newc cpio at DEST (root-owned, as the kernel expects)."""
+def pack_cpio(tree, dest, compress=True):
+    """Pack directory TREE as a newc cpio at DEST, gzip'd unless not COMPRESS (root-owned)."""
     names = subprocess.run("find . | sort", shell=True, cwd=tree, check=True,
                            stdout=subprocess.PIPE).stdout
     with open(dest, "wb") as f:
         cpio = subprocess.Popen(["cpio", "-o", "-H", "newc", "--quiet", "-R", "0:0"], cwd=tree,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        gz = subprocess.Popen(["gzip", "-1"], stdin=cpio.stdout, stdout=f)
+        gz = subprocess.Popen(["gzip", "-1"] if compress else ["cat"], stdin=cpio.stdout, stdout=f)
         cpio.stdout.close()
         cpio.communicate(names)
         if gz.wait() != 0 or cpio.returncode != 0:
@@ -74,10 +74,13 @@ class XenMachine:
         self.child = None
         self.started = None
 
-    # dom0's initramfs: the cached base plus a small cpio with /init, the config and the guest's files;
-    # the kernel unpacks concatenated archives in order.
+    # dom0's initramfs: an uncompressed cpio with the guest's files, the cached base and a small gzip'd
+    # cpio with /init and the config (kernels, images: decompressing them under TCG would cost more than
+    # copying); the kernel unpacks concatenated archives in order.
     def _dom0_initrd(self):
         tree = os.path.join(self.work, "overlay")
+        bulk = os.path.join(self.work, "bulk")
+        os.makedirs(bulk)
         os.makedirs(os.path.join(tree, "cfg"))
         os.makedirs(os.path.join(tree, "usr", "local", "bin"))
         shutil.copy(os.path.join(XEN_DIR, "dom0-init"), os.path.join(tree, "init"))
@@ -92,14 +95,17 @@ class XenMachine:
             with open(os.path.join(tree, "cfg", "guest.cfg"), "w") as f:
                 f.write(self.guest_cfg)
         for dest, src in self.files.items():
-            path = os.path.join(tree, dest.lstrip("/"))
+            path = os.path.join(bulk, dest.lstrip("/"))
             os.makedirs(os.path.dirname(path), exist_ok=True)
             shutil.copy(src, path)
         overlay = os.path.join(self.work, "overlay.cpio.gz")
         pack_cpio(tree, overlay)
+        files = os.path.join(self.work, "files.cpio")
+        pack_cpio(bulk, files, compress=False)
         image = os.path.join(self.work, "dom0.img")
         with open(image, "wb") as out:
-            for part in (os.path.join(self.dir, "dom0-base.cpio.gz"), overlay):
+            # The uncompressed archive goes first: after a gzip'd one the kernel does not find it.
+            for part in (files, os.path.join(self.dir, "dom0-base.cpio.gz"), overlay):
                 with open(part, "rb") as f:
                     shutil.copyfileobj(f, out)
         return image
