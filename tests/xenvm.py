@@ -51,6 +51,37 @@ def pack_cpio(tree, dest, compress=True):
             raise RuntimeError(f"packing {tree} into {dest} failed")
 
 
+class ConsoleLog:
+    """pexpect's logfile: the console as it came (PATH) and a copy with the seconds since qemu started in
+    front of every line (PATH.times), to see where a round's time goes."""
+
+    def __init__(self, path, started):
+        self.raw = open(path, "w")
+        self.times = open(path + ".times", "w")
+        self.started = started
+        self.at_line_start = True
+
+    def write(self, s):
+        self.raw.write(s)
+        for piece in s.replace("\r", "").splitlines(keepends=True):
+            if self.at_line_start:
+                self.times.write("%8.2f " % (time.monotonic() - self.started))
+            self.times.write(piece)
+            self.at_line_start = piece.endswith("\n")
+
+    def flush(self):
+        self.raw.flush()
+        self.times.flush()
+
+    def close(self):
+        self.raw.close()
+        self.times.close()
+
+    @property
+    def closed(self):
+        return self.raw.closed
+
+
 class XenMachine:
     """qemu running Xen + dom0; dom0 starts one PV domU.
 
@@ -126,8 +157,8 @@ class XenMachine:
     def start(self):
         os.makedirs(os.path.dirname(self.logpath), exist_ok=True)
         cmd = self.command()
-        self.log = open(self.logpath, "w")
         self.started = time.monotonic()
+        self.log = ConsoleLog(self.logpath, self.started)
         self.child = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8", codec_errors="replace",
                                    timeout=60, logfile=self.log, dimensions=(50, 200))
         return self
