@@ -79,7 +79,12 @@ def boot_to_shell(args, mem):
             ok = g.shell("echo alive").strip() == "alive"
         except AssertionError:
             m = re.search(r"Kernel panic - not syncing: ([^\r\n]*)", g.output)
-            return "no shell: " + (m.group(1) if m else "no ready line (console in %s)" % g.logpath)
+            if not m:
+                return "no shell: no ready line (console in %s)" % g.logpath
+            # Who ran out: the kernel before any init (swapper), stage 1 (init in the initrd), or stage 2.
+            who = re.search(r"Kernel panic.*\n.*CPU: \d+ PID: \d+ Comm: (\S+)", g.output)
+            stage = {"swapper": "kernel", "init": "stage 1" if "stage 1 done" not in g.output else "stage 2"}
+            return "no shell: %s (%s)" % (m.group(1), stage.get(who.group(1), who.group(1)) if who else "?")
         g.poweroff(timeout=60)
         return "shell" if ok else "no shell: the command did not run"
 
@@ -87,7 +92,7 @@ def boot_to_shell(args, mem):
 def summary(results):
     """'2/3 shell; System is deadlocked on memory': how many made it, and the reasons of the others."""
     ok = results.count("shell")
-    why = sorted(set(r[len("no shell: "):] for r in results if r != "shell"))
+    why = sorted(set(re.sub(r"\d+ bytes", "N bytes", r[len("no shell: "):]) for r in results if r != "shell"))
     return "%d/%d shell%s" % (ok, len(results), "; " + ", ".join(why) if why else "")
 
 
