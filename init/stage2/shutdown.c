@@ -11,6 +11,7 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -453,6 +454,7 @@ void shutdown_run(enum shutdown_kind kind, const struct live_config *cfg)
 	log_debug("shutdown took %ld ms: processes %ld, network %ld, swap %ld, unmount %ld, sync %ld", monotonic_ms() - t0,
 		  t1 - t0, t2 - t1, t3 - t2, t4 - t3, monotonic_ms() - t4);
 	log_step("Shutting down...");
+	tcdrain(STDOUT_FILENO); /* a serial console still sending the last lines */
 	int cmd = kind == SHUTDOWN_REBOOT ? RB_AUTOBOOT : kind == SHUTDOWN_HALT ? RB_HALT_SYSTEM : RB_POWER_OFF;
 	reboot(cmd);
 	log_error("unable to %s: reboot(2) failed: %s", kind == SHUTDOWN_REBOOT ? "reboot" : "power off",
