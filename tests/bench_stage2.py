@@ -83,7 +83,8 @@ def boot_to_shell(args, mem):
                 return "no shell: no ready line (console in %s)" % g.logpath
             # Who ran out: the kernel before any init (swapper), stage 1 (init in the initrd), or stage 2.
             who = re.search(r"Kernel panic.*\n.*CPU: \d+ PID: \d+ Comm: (\S+)", g.output)
-            stage = {"swapper": "kernel", "init": "stage 1" if "stage 1 done" not in g.output else "stage 2"}
+            stage = {"swapper": "kernel", "kthreadd": "kernel",
+                     "init": "stage 1" if "stage 1 done" not in g.output else "stage 2"}
             return "no shell: %s (%s)" % (m.group(1), stage.get(who.group(1), who.group(1)) if who else "?")
         g.poweroff(timeout=60)
         return "shell" if ok else "no shell: the command did not run"
@@ -97,6 +98,7 @@ def summary(results):
 
 
 def main():
+    load = os.getloadavg()[0]
     rows = []
     for name, (setup, command) in SETUPS.items():
         runs = [poweroff_time(setup, command) for _ in range(RUNS)]
@@ -108,7 +110,9 @@ def main():
             for m in MEMS}
 
     print()
-    print("stage 2: poweroff -> UML exit (host clock, %d boots each; guest = stage 2's own shutdown time)" % RUNS)
+    print("stage 2: poweroff -> UML exit (host clock, %d boots each; guest = stage 2's own shutdown time; "
+          "host load average %.1f at the start: a shared machine adds noise, the min is the least disturbed)"
+          % (RUNS, load))
     print("%-34s %10s %8s %8s %9s" % ("case", "median ms", "min ms", "max ms", "guest ms"))
     for name, med, lo, hi, guest in rows:
         print("%-34s %10.0f %8.0f %8.0f %9s" % (name, med * 1000, lo * 1000, hi * 1000, guest))
