@@ -3,17 +3,20 @@
 - `make kernel-config` for ARCH=um and ARCH=x86 merges the fragments onto the defconfig and
   every requested option survives; the verifier names each option that cannot survive;
   the kernel source tree is not written to.
-- `make kernel` builds build/kernel/um/linux (cached on its inputs), and that kernel boots a
-  module-less busybox initrd to /init and powers off, with no ptrace preload, also on a host
-  whose XSAVE area is larger than UML's FP state (emulated by tests/xsave_strict_host.c).
+- `make kernel` builds build/kernel/um/linux (cached on its inputs).  That kernel, started
+  through scripts/uml-run WITHOUT the ptrace preload, boots a busybox initrd to /init and powers
+  off, also on a host whose XSAVE area is larger than UML's FP state (an AMX CPU; emulated here
+  by tests/xsave_strict_host.c, which makes Debian's linux.uml fail the known way), and boots
+  the live ISO with the module-less initrd (build/initrd-nomod.img) up to the live root's shell.
 """
 import os
 import re
-import signal
 import subprocess
 from pathlib import Path
 
 import pytest
+
+import uml
 
 ROOT = Path(__file__).resolve().parent.parent
 KSRC = ROOT / 'build/src/linux-source-6.12'
@@ -59,13 +62,24 @@ def ksrc():
     return KSRC
 
 
+@pytest.fixture(scope='module')
+def merged(ksrc, tmp_path_factory):
+    """`make kernel-config` for both arches, with KSRC=our source copy, and the tree before/after."""
+    before = tree_snapshot(ksrc)
+    runs = {}
+    for arch in FRAGMENTS:
+        out = tmp_path_factory.mktemp('kconfig-' + arch)
+        runs[arch] = (make('kernel-config', f'ARCH={arch}', f'KSRC={ksrc}', f'KOUT={out}'), out)
+    return runs, before, tree_snapshot(ksrc)
+
+
 @pytest.mark.parametrize('arch', ['um', 'x86'])
-def test_merge_and_verify(ksrc, tmp_path, arch):
-    r = make('kernel-config', f'ARCH={arch}', f'KSRC={ksrc}', f'KOUT={tmp_path}')
+def test_merge_and_verify(merged, arch):
+    r, out = merged[0][arch]
     assert r.returncode == 0, r.stdout + r.stderr
     assert 'requested options present' in r.stdout
     # Independently of kernel-config/verify: every requested value is in the final .config.
-    final = config_lines(tmp_path / '.config')
+    final = config_lines(out / '.config')
     requested = {}
     for frag in FRAGMENTS[arch]:
         requested.update(config_lines(ROOT / 'kernel-config' / frag))
@@ -105,13 +119,10 @@ def test_verifier_rejects_a_malformed_fragment(tmp_path):
     assert f'{frag}:2' in r.stderr
 
 
-def test_kernel_source_is_never_written(ksrc, tmp_path):
-    before = tree_snapshot(ksrc)
-    for arch in ('um', 'x86'):
-        r = make('kernel-config', f'ARCH={arch}', f'KSRC={ksrc}', f'KOUT={tmp_path / arch}')
-        assert r.returncode == 0, r.stdout + r.stderr
+def test_kernel_source_is_never_written(merged, ksrc):
+    runs, before, after = merged
+    assert all(r.returncode == 0 for r, _ in runs.values())
     assert not (ksrc / '.config').exists()
-    after = tree_snapshot(ksrc)
     assert sorted(set(after) ^ set(before)) == []
     assert [p for p in before if before[p] != after[p]] == []
 
@@ -162,33 +173,6 @@ def strict_xsave_preload(tmp_path_factory):
     return so
 
 
-def run_uml(kernel, initrd, tmp_path, preload=None, timeout=60):
-    """Boot a UML kernel on initrd; return (exit status, console output). Kills it on timeout."""
-    uml_dir = tmp_path / 'uml'
-    uml_dir.mkdir(exist_ok=True)
-    env = dict(os.environ, TMPDIR=str(tmp_path))
-    env.pop('LD_PRELOAD', None)
-    if preload:
-        env['LD_PRELOAD'] = str(preload)
-    args = [str(kernel), 'mem=64M', f'initrd={initrd}', f'umid=lik{os.getpid()}',
-            f'uml_dir={uml_dir}', 'con=null', 'con0=fd:0,fd:1']
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        pytest.fail(f'{kernel} did not exit within {timeout}s:\n'
-                    + out.decode(errors='replace')[-3000:])
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # UML helper processes, if any remain
-        except ProcessLookupError:
-            pass
-    return proc.returncode, out.decode(errors='replace')
-
-
 def test_kernel_has_the_fragments_built_in(kernel):
     final = config_lines(kernel.parent / '.config')
     for frag in FRAGMENTS['um']:
@@ -201,22 +185,65 @@ def test_kernel_build_is_cached(kernel):
     assert r.returncode == 0, 'make kernel would rebuild with unchanged inputs'
 
 
-def test_kernel_boots_without_preload(kernel, busybox_initrd, tmp_path):
-    rc, out = run_uml(kernel, busybox_initrd, tmp_path)
-    assert MARKER in out, out[-3000:]
-    assert 'Kernel panic' not in out
-    assert rc == 0, out[-3000:]
+@pytest.fixture
+def no_preload(monkeypatch):
+    """scripts/uml-run without its ptrace workaround: the kernel must cope by itself."""
+    monkeypatch.setenv('UML_RUN_PRELOAD', 'never')
+    monkeypatch.delenv('LD_PRELOAD', raising=False)
 
 
-def test_strict_xsave_host_breaks_debian_uml(busybox_initrd, strict_xsave_preload, tmp_path):
-    """The emulated host reproduces the failure our patch fixes (so the next test can fail)."""
-    rc, out = run_uml(DEBIAN_UML, busybox_initrd, tmp_path, preload=strict_xsave_preload)
-    assert 'ptrace set fp regs failed, errno = 14' in out, out[-3000:]
-    assert MARKER not in out
+@pytest.fixture
+def strict_xsave_host(no_preload, monkeypatch, strict_xsave_preload):
+    monkeypatch.setenv('LD_PRELOAD', str(strict_xsave_preload))
 
 
-def test_kernel_boots_on_strict_xsave_host(kernel, busybox_initrd, strict_xsave_preload, tmp_path):
-    rc, out = run_uml(kernel, busybox_initrd, tmp_path, preload=strict_xsave_preload)
-    assert MARKER in out, out[-3000:]
-    assert 'fp regs failed' not in out
-    assert rc == 0, out[-3000:]
+def boot_busybox(guests, kernel, initrd):
+    g = guests(['initrd=%s' % initrd], mem='64M', kernel=str(kernel))
+    g.expect(r'Run /init as init process')
+    return g
+
+
+def test_kernel_boots_without_preload(kernel, busybox_initrd, guests, no_preload):
+    g = boot_busybox(guests, kernel, busybox_initrd)
+    g.expect(MARKER)
+    assert g.wait_exit() == 0
+
+
+def test_strict_xsave_host_breaks_debian_uml(busybox_initrd, guests, strict_xsave_host):
+    """The emulated host reproduces the failure the patch fixes (so the next test can fail)."""
+    g = boot_busybox(guests, DEBIAN_UML, busybox_initrd)
+    g.expect(r'ptrace set fp regs failed, errno = 14')
+    assert MARKER not in g.output
+
+
+def test_kernel_boots_on_strict_xsave_host(kernel, busybox_initrd, guests, strict_xsave_host):
+    g = boot_busybox(guests, kernel, busybox_initrd)
+    g.expect(MARKER)
+    assert g.wait_exit() == 0
+    assert 'fp regs failed' not in g.output
+
+
+@pytest.fixture(scope='module')
+def live_images():
+    r = make('build/initrd-nomod.img', 'build/live.iso')
+    assert r.returncode == 0, (r.stdout + r.stderr)[-5000:]
+    return ROOT / 'build/initrd-nomod.img', ROOT / 'build/live.iso'
+
+
+def test_live_iso_boots_with_our_kernel_and_no_modules(kernel, live_images, guests, no_preload):
+    """Everything the live boot needs is built in: an initrd without modules brings up the root."""
+    initrd, iso = live_images
+    g = guests(['initrd=%s' % initrd, 'root=/dev/ubda', 'ubdar=%s' % iso, 'uml'],
+               kernel=str(kernel))
+    g.expect(r'Linux version (\S+)')
+    version = g.child.match.group(1)
+    g.expect(uml.READY)
+    assert version in g.shell('uname -r')
+    assert version.startswith('6.12.')
+    mounts = g.shell('cat /proc/mounts')
+    assert 'overlay / overlay' in mounts
+    assert '/run/live/medium iso9660 ro' in mounts
+    assert '/run/live/rootfs squashfs ro' in mounts
+    assert g.shell('cat /proc/modules').strip() == ''
+    assert g.last_status == 0
+    assert g.poweroff() == 0
