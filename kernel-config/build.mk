@@ -38,11 +38,13 @@ KERNEL_UM_STAMP  = $(KERNEL_UM_DIR)/.liveinit-kernel-$(KERNEL_UM_KEY)
 kernel-source: $(KSRC_STAMP)
 
 # Unpack the package's tarball and apply our patches: a fresh copy whenever the key changes.
+# --touch: files keep the archive's old mtimes otherwise, and kbuild would take the objects left in
+# build/kernel/um/ from the previous source for up to date.
 $(KSRC_STAMP):
 	@test -r $(KSRC_TARBALL) || { echo "kernel-config: $(KSRC_TARBALL) missing: run scripts/deps (apt-get install $(KSRC_PKG))" >&2; exit 1; }
 	rm -rf $(KSRC_OWN)
 	mkdir -p $(dir $(KSRC_OWN))
-	tar -xJf $(KSRC_TARBALL) -C $(dir $(KSRC_OWN))
+	tar -xJf $(KSRC_TARBALL) --touch -C $(dir $(KSRC_OWN))
 	set -e; for p in $(abspath $(KERNEL_PATCHES)); do \
 		echo "patching $(KSRC_OWN) with $$p"; patch -d $(KSRC_OWN) -p1 --batch --forward --quiet < $$p; \
 	done
