@@ -15,10 +15,10 @@ KSRC_PKG       := linux-source-6.12
 KSRC_TARBALL   := /usr/src/$(KSRC_PKG).tar.xz
 KSRC_OWN       := $(BUILD)/src/$(KSRC_PKG)
 KERNEL_PATCHES := $(sort $(wildcard kernel-config/patches/*.patch))
-KSRC_PKGVER     = $(shell dpkg-query -W -f='$${Version}' $(KSRC_PKG) 2>/dev/null)
+KSRC_PKGVER    := $(shell dpkg-query -W -f='$${Version}' $(KSRC_PKG) 2>/dev/null)
 # Hash of what the source copy is made of: package version and patch contents.
-KSRC_KEY        = $(shell { echo '$(KSRC_PKGVER)'; cat $(KERNEL_PATCHES) /dev/null; } | sha256sum | cut -c1-16)
-KSRC_STAMP      = $(KSRC_OWN)/.liveinit-src-$(KSRC_KEY)
+KSRC_KEY       := $(shell { echo '$(KSRC_PKGVER)'; cat $(KERNEL_PATCHES) /dev/null; } | sha256sum | cut -c1-16)
+KSRC_STAMP     := $(KSRC_OWN)/.liveinit-src-$(KSRC_KEY)
 
 KSRC           ?= $(KSRC_OWN)
 ARCH           ?= um
@@ -30,8 +30,8 @@ KCONFIG_FRAGMENTS = kernel-config/common.config $(KCONFIG_ARCH_FRAGMENT_$(ARCH))
 KERNEL_UM_DIR   := $(BUILD)/kernel/um
 KERNEL_UM       := $(KERNEL_UM_DIR)/linux
 KERNEL_UM_FRAGS := kernel-config/common.config kernel-config/um.config
-KERNEL_UM_KEY    = $(shell cat $(KERNEL_UM_FRAGS) | sha256sum | cut -c1-16)-$(KSRC_KEY)
-KERNEL_UM_STAMP  = $(KERNEL_UM_DIR)/.liveinit-kernel-$(KERNEL_UM_KEY)
+KERNEL_UM_KEY   := $(shell cat $(KERNEL_UM_FRAGS) | sha256sum | cut -c1-16)-$(KSRC_KEY)
+KERNEL_UM_STAMP := $(KERNEL_UM_DIR)/.liveinit-kernel-$(KERNEL_UM_KEY)
 
 .PHONY: kernel-config kernel kernel-source
 
