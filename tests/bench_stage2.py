@@ -90,6 +90,8 @@ def boot_to_shell(args, mem, kernel):
         except AssertionError:
             m = re.search(r"Kernel panic - not syncing: ([^\r\n]*)", g.output)
             if not m:
+                if "Too few physical memory" in g.output:  # UML refuses to start
+                    return "no shell: Too few physical memory (kernel)"
                 return "no shell: no ready line (console in %s)" % g.logpath
             # Who ran out: the kernel before running any init, stage 1 (/init of the initrd), or stage 2.
             before = g.output[:m.start()]
