@@ -1,6 +1,7 @@
 #include "dhcp/iface.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if_arp.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -43,20 +44,38 @@ int iface_get(const char *name, struct iface *out)
 	return 0;
 }
 
+/* /proc/net/dev lists every interface of this network namespace, one "  name: counters" line each
+ * (read directly: if_nameindex() would pull malloc into the static binary). */
 int iface_first_ether(struct iface *out)
 {
-	struct if_nameindex *all = if_nameindex();
-	if (!all)
+	int fd = open("/proc/net/dev", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
+	char buf[16384];
+	size_t len = 0;
+	ssize_t n;
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = 0;
 	int best = -ENODEV;
-	for (struct if_nameindex *i = all; i->if_index; i++) {
-		struct iface f;
-		if (iface_get(i->if_name, &f) == 0 && f.ether && (best < 0 || f.index < out->index)) {
-			*out = f;
-			best = 0;
+	for (char *line = buf; line && *line; ) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = 0;
+		char *colon = strchr(line, ':');
+		if (colon) {
+			*colon = 0;
+			while (*line == ' ')
+				line++;
+			struct iface f;
+			if (iface_get(line, &f) == 0 && f.ether && (best < 0 || f.index < out->index)) {
+				*out = f;
+				best = 0;
+			}
 		}
+		line = nl;
 	}
-	if_freenameindex(all);
 	return best;
 }
 

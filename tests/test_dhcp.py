@@ -1,0 +1,306 @@
+"""dhcpc against real DHCP servers (dnsmasq, busybox udhcpd) in network namespaces made by each test.
+
+Needs root (namespaces).  Every namespace, device and process is removed by the fixture, also on failure.
+"""
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from dhcpnet import DHCPC, ROOT, Lab, run, wait_for
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for network namespaces")
+
+
+@pytest.fixture
+def lab():
+    made = []
+
+    def make(**kw):
+        lab = Lab(**kw)
+        made.append(lab)
+        return lab
+
+    try:
+        yield make
+    finally:
+        for lab in made:
+            lab.close()
+
+
+def text(path):
+    with open(path) as f:
+        return f.read()
+
+
+def test_lease_obtained_configures_address_route_mtu_resolv(lab):
+    n = lab()
+    n.server_ip()
+    _, slog, _ = n.dnsmasq(extra=["--dhcp-option=26,1400", "--dhcp-option=6,10.66.0.53,10.66.0.54",
+                                  "--domain=corp.test", "--dhcp-option=option:domain-search,a.test,b.test"])
+    p, log = n.client()
+    lease = n.wait_state("bound")
+    addr = lease["address"]
+    assert re.fullmatch(r"10\.66\.0\.(1[0-4][0-9]|150)", addr), lease
+    assert n.addresses() == [f"{addr}/24"]
+    default = [r for r in n.routes() if r["dst"] == "default"]
+    assert len(default) == 1 and default[0]["gateway"] == "10.66.0.1" and default[0]["dev"] == n.cif
+    assert n.mtu() == 1400
+    resolv = text(n.resolv)
+    assert "nameserver 10.66.0.53\nnameserver 10.66.0.54\n" in resolv
+    assert "search a.test b.test\n" in resolv
+    assert lease["server"] == "10.66.0.1" and lease["lease_seconds"] == "120" and lease["mtu"] == "1400"
+    assert int(lease["expires"]) - int(lease["obtained"]) == 120
+    wait_for(lambda: re.search(rf"dhcpc: {n.cif}: bound {re.escape(addr)}/24 via 10\.66\.0\.1 lease 120s\n",
+                               text(log)), 5, "the bound line")
+    assert f"DHCPACK({n.sif}) {addr} {n.mac}" in text(slog)
+    # the pid file names the running client (stage 2 signals it at shutdown)
+    assert int(text(os.path.join(n.lease_dir, f"{n.cif}.pid"))) > 0
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(10) == 0
+
+
+def test_sigterm_releases_and_removes_address(lab):
+    n = lab()
+    n.server_ip()
+    _, slog, leases = n.dnsmasq()
+    p, log = n.client()
+    addr = n.wait_state("bound")["address"]
+    wait_for(lambda: n.mac in text(leases), 5, "dnsmasq to record the lease")
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(10) == 0
+    assert n.addresses() == []
+    assert not [r for r in n.routes() if r["dst"] == "default"]
+    assert n.lease()["state"] == "released"
+    assert not os.path.exists(os.path.join(n.lease_dir, f"{n.cif}.pid"))
+    wait_for(lambda: f"DHCPRELEASE({n.sif}) {addr} {n.mac}" in text(slog), 5, "DHCPRELEASE in the server log")
+    wait_for(lambda: n.mac not in text(leases), 5, "the server to drop the lease")
+    assert f"released {addr}" in text(log)
+
+
+def test_daemon_mode_and_release_command(lab):
+    """Default mode: returns at once with the pid file written; --release signals it and waits."""
+    n = lab()
+    n.server_ip()
+    _, slog, leases = n.dnsmasq()
+    p, log = n.client(foreground=False)
+    assert p.wait(5) == 0
+    pidfile = os.path.join(n.lease_dir, f"{n.cif}.pid")
+    pid = int(text(pidfile))
+    assert pid != p.pid and os.path.exists(f"/proc/{pid}")
+    n.wait_state("bound")
+    # a second client on the same interface refuses to start
+    r = run("ip", "netns", "exec", n.cli, DHCPC, "--lease-dir", n.lease_dir, n.cif, check=False)
+    assert r.returncode == 1 and "already running" in r.stderr
+    r = run("ip", "netns", "exec", n.cli, DHCPC, "--release", "--lease-dir", n.lease_dir, n.cif, check=False)
+    assert r.returncode == 0, r.stderr
+    assert not os.path.exists(pidfile)
+    assert n.addresses() == []
+    wait_for(lambda: "DHCPRELEASE" in text(slog), 5, "DHCPRELEASE in the server log")
+    r = run("ip", "netns", "exec", n.cli, DHCPC, "--release", "--lease-dir", n.lease_dir, n.cif, check=False)
+    assert r.returncode == 1 and "no client running" in r.stderr
+
+
+def test_renew_at_t1_is_unicast_and_extends_lease(lab):
+    n = lab(subnet="10.67.0")
+    n.server_ip()
+    _, cap = n.tcpdump()
+    n.udhcpd(lease_s=10)
+    p, log = n.client()
+    first = n.wait_state("bound")
+    assert first["lease_seconds"] == "10"
+    wait_for(lambda: "renewed" in text(log), 15, "the renewal at T1")
+    addr = first["address"]
+    renewed = n.wait_state("bound")
+    assert int(renewed["obtained"]) > int(first["obtained"])
+    assert int(renewed["expires"]) > int(first["expires"])
+    assert "renewing" in text(log) and "rebinding" not in text(log)
+    # the server saw a REQUEST sent from our address straight to it (not a broadcast)
+    wait_for(lambda: re.search(rf"IP {re.escape(addr)}\.68 > 10\.67\.0\.1\.67: .*BOOTP/DHCP, Request", text(cap)),
+             5, "a unicast REQUEST in the capture")
+    assert n.addresses() == [f"{addr}/24"]
+
+
+def test_server_gone_rebind_then_expiry_drops_address(lab):
+    n = lab(subnet="10.68.0")
+    n.server_ip()
+    _, cap = n.tcpdump()
+    server, _ = n.udhcpd(lease_s=10)
+    p, log = n.client()
+    addr = n.wait_state("bound")["address"]
+    server.terminate()
+    server.wait(5)
+    wait_for(lambda: "rebinding" in text(log), 15, "REBINDING at T2")
+    wait_for(lambda: "expired" in text(log), 10, "the lease to expire")
+    wait_for(lambda: n.addresses() == [], 3, "the address to be removed")
+    assert n.lease()["state"] in ("expired",)
+    out = text(log)
+    assert out.index("renewing") < out.index("rebinding") < out.index("expired")
+    # REBINDING broadcasts from our address
+    assert re.search(rf"IP {re.escape(addr)}\.68 > 255\.255\.255\.255\.67: .*Request", text(cap)), text(cap)
+    # and the client goes back to looking for a server
+    wait_for(lambda: text(log).count("selecting") >= 2, 5, "a new DISCOVER")
+    assert p.poll() is None
+
+
+def test_nak_on_renew_restarts_and_gets_new_address(lab):
+    n = lab(subnet="10.69.0")
+    n.server_ip()
+    first_server, _, _ = n.dnsmasq(name="first", rng=("100", "120"))
+    p, log = n.client()
+    old = n.wait_state("bound")["address"]
+    first_server.terminate()
+    first_server.wait(5)
+    # the new server knows nothing of that lease and hands out another range, authoritatively
+    _, slog, _ = n.dnsmasq(name="second", rng=("200", "220"), extra=["--dhcp-authoritative"])
+    p.send_signal(signal.SIGUSR1)   # renew now instead of waiting for T1 (60 s with dnsmasq's 2 m minimum)
+    wait_for(lambda: "NAK from 10.69.0.1" in text(log), 10, "the NAK")
+    new = wait_for(lambda: n.lease().get("state") == "bound" and n.lease()["address"] != old and n.lease(),
+                   15, "a new lease")["address"]
+    assert 200 <= int(new.split(".")[3]) <= 220
+    assert n.addresses() == [f"{new}/24"]
+    assert f"DHCPNAK({n.sif}) {old} {n.mac}" in text(slog)
+
+
+def test_two_servers_request_names_one(lab):
+    n = lab(subnet="10.70.0", bridge=True)
+    nsa, deva = n.add_host("10.70.0.1")
+    nsb, devb = n.add_host("10.70.0.2")
+    _, loga, leasea = n.dnsmasq(name="a", ns=nsa, dev=deva, rng=("100", "149"))
+    _, logb, leaseb = n.dnsmasq(name="b", ns=nsb, dev=devb, rng=("150", "199"))
+    p, log = n.client()
+    lease = n.wait_state("bound")
+    wait_for(lambda: "DHCPOFFER" in text(loga) and "DHCPOFFER" in text(logb), 10, "both servers to offer")
+    time.sleep(0.5)
+    acked = [name for name, lg in (("a", loga), ("b", logb)) if "DHCPACK" in text(lg)]
+    assert len(acked) == 1, (text(loga), text(logb))
+    chosen = {"a": "10.70.0.1", "b": "10.70.0.2"}[acked[0]]
+    assert lease["server"] == chosen
+    other = logb if acked[0] == "a" else loga
+    assert "DHCPACK" not in text(other) and "DHCPNAK" not in text(other)
+    assert n.mac in text(leasea if acked[0] == "a" else leaseb)
+    assert n.mac not in text(leaseb if acked[0] == "a" else leasea)
+
+
+def test_decline_when_address_in_use(lab):
+    n = lab(subnet="10.71.0", bridge=True)
+    n.server_ip()
+    n.add_host("10.71.0.77")            # a host that already uses the address the server will offer
+    _, slog, _ = n.dnsmasq(extra=[f"--dhcp-host={n.mac},10.71.0.77"])
+    p, log = n.client()
+    wait_for(lambda: "10.71.0.77 is in use by" in text(log), 10, "the conflict to be seen")
+    lease = n.wait_state("bound", timeout=25)      # RFC 2131: ten seconds before trying again
+    assert lease["address"] != "10.71.0.77"
+    assert n.addresses() == [f"{lease['address']}/24"]
+    assert re.search(rf"DHCPDECLINE\({n.bridge}\) 10\.71\.0\.77 {n.mac}", text(slog))
+
+
+FAKE_SERVER = r"""
+import socket, struct, sys, time
+dev, server, offer_ip = sys.argv[1], sys.argv[2], sys.argv[3]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, dev.encode())
+s.bind(("", 67))
+ip = socket.inet_aton
+def reply(req, mtype, xid=None, chaddr=None, cookie=b"\x63\x82\x53\x63", opts=None, op=2, trunc=None, fill=None):
+    xid = req[4:8] if xid is None else xid
+    chaddr = req[28:44] if chaddr is None else chaddr
+    hdr = bytes([op, 1, 6, 0]) + xid + bytes(8) + ip(offer_ip) + ip(server) + bytes(4) + chaddr
+    sname_file = fill if fill is not None else bytes(192)
+    if opts is None:
+        opts = (bytes([53, 1, mtype, 54, 4]) + ip(server) + bytes([51, 4, 0, 0, 14, 16, 1, 4, 255, 255, 255, 0,
+                3, 4]) + ip(server) + bytes([255]))
+    pkt = hdr + sname_file + cookie + opts
+    if trunc:
+        pkt = pkt[:trunc]
+    s.sendto(pkt, ("255.255.255.255", 68))
+while True:
+    req, _ = s.recvfrom(2048)
+    opts = req[240:]
+    mtype = opts[opts.index(b"\x35\x01") + 2] if b"\x35\x01" in opts else 0
+    if mtype == 1:
+        bad_len = bytes([53, 1, 2, 54, 4]) + ip(server) + bytes([1, 200, 1, 2])  # option runs past the end
+        loop = bytes([53, 1, 2, 54, 4]) + ip(server) + bytes([52, 1, 3, 255])     # overload into garbage
+        for kw in (dict(xid=b"\0\0\0\0"), dict(chaddr=bytes(16)), dict(cookie=b"\0\0\0\0"), dict(op=1),
+                   dict(trunc=100), dict(opts=bad_len), dict(opts=loop, fill=bytes([7, 250]) * 96),
+                   dict(opts=bytes([54, 4]) + ip(server) + bytes([255]))):
+            reply(req, 2, **kw)
+        time.sleep(0.2)
+        reply(req, 2)
+        print("offered", flush=True)
+    elif mtype == 3:
+        reply(req, 5, cookie=b"\1\2\3\4")
+        reply(req, 5)
+        print("acked", flush=True)
+"""
+
+
+def test_malformed_replies_are_ignored(lab):
+    n = lab(subnet="10.72.0")
+    dev = n.server_ip()
+    script = os.path.join(n.tmp, "fake_server.py")
+    with open(script, "w") as f:
+        f.write(FAKE_SERVER)
+    slog = os.path.join(n.tmp, "fake.log")
+    n.spawn(n.srv, ["python3", script, dev, "10.72.0.1", "10.72.0.123"], slog)
+    time.sleep(0.3)
+    p, log = n.client()
+    lease = n.wait_state("bound", timeout=15)
+    assert lease["address"] == "10.72.0.123" and lease["lease_seconds"] == "3600"
+    out = text(log)
+    for why in ("transaction id is not ours", "client hardware address is not ours", "no DHCP magic cookie",
+                "not a BOOTREPLY", "option runs past the end", "no valid message type option"):
+        assert why in out, (why, out)
+    assert p.poll() is None
+
+
+def test_static_ip_form(lab):
+    n = lab(subnet="10.73.0")
+    spec = f"10.73.0.5::10.73.0.1:255.255.255.0:statichost:{n.cif}:off:10.73.0.53"
+    resolv = os.path.join(n.tmp, "resolv.conf")
+    # a private UTS namespace: the hostname field must not rename this machine
+    r = run("unshare", "--uts", "sh", "-c",
+            f'ip netns exec "$1" "$2" --static "$3" --resolv-conf "$4" --lease-dir "$5" && hostname',
+            "sh", n.cli, DHCPC, spec, resolv, os.path.join(n.tmp, "run"), check=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.endswith("statichost\n")
+    assert f"dhcpc: {n.cif}: static 10.73.0.5/24 via 10.73.0.1" in r.stdout
+    assert n.addresses() == ["10.73.0.5/24"]
+    default = [x for x in n.routes() if x["dst"] == "default"]
+    assert default and default[0]["gateway"] == "10.73.0.1"
+    assert "nameserver 10.73.0.53\n" in text(resolv)
+    # classful default netmask and no gateway; then a bad spec is a usage error naming the field
+    r = run("ip", "netns", "exec", n.cli, DHCPC, "--static", f"172.16.9.9:::::{n.cif}:off", "--resolv-conf", resolv, "--lease-dir", os.path.join(n.tmp, "run"),
+            check=False)
+    assert r.returncode == 0, r.stderr
+    assert "172.16.9.9/16" in n.addresses()
+    r = run("ip", "netns", "exec", n.cli, DHCPC, "--static", f"10.73.0.300::::::{n.cif}:off", check=False)
+    assert r.returncode == 2 and "client-ip" in r.stderr
+
+
+def test_usage_and_errors(lab):
+    r = run(DHCPC, "--help")
+    assert r.returncode == 0 and "Exit codes: 0 ok, 1 failure, 2 usage" in r.stdout
+    assert run(DHCPC, check=False).returncode == 2
+    assert run(DHCPC, "--bogus", "eth0", check=False).returncode == 2
+    assert run(DHCPC, "--timeout", "x", "-1", "eth0", check=False).returncode == 2
+    n = lab()
+    r = run("ip", "netns", "exec", n.cli, DHCPC, "-f", "nosuchif0", check=False)
+    assert r.returncode == 1 and "nosuchif0" in r.stderr
+    r = run("ip", "netns", "exec", n.cli, DHCPC, "-f", "lo", check=False)
+    assert r.returncode == 1 and "not an Ethernet interface" in r.stderr
+    # -1 with no server: exit 1 after the timeout
+    r = run("ip", "netns", "exec", n.cli, DHCPC, "-1", "--timeout", "2", "--lease-dir", n.tmp, n.cif, check=False)
+    assert r.returncode == 1 and "no lease after 2s" in r.stdout
+
+
+def test_fuzz_packet_parser_bounded():
+    """libFuzzer on the packet parser for 20 s, starting from captured packets (make fuzz)."""
+    r = subprocess.run(["make", "-C", ROOT, "fuzz", "FUZZ_SECONDS=20"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert re.search(r"Done \d+ runs", r.stderr + r.stdout)
