@@ -63,24 +63,20 @@ int ipconfig_parse(const char *text, struct ipconfig *out, const char **why)
 		return 0;
 	}
 
-	char *f[NFIELDS] = { 0 };
+	char *f[NFIELDS];
 	int n = 0;
-	for (char *p = buf; n < NFIELDS; n++) {
-		f[n] = p;
-		char *colon = strchr(p, ':');
-		if (!colon) {
-			n++;
-			break;
+	for (char *p = buf; p; n++) {
+		if (n == NFIELDS) {
+			*why = "more than 10 fields";
+			return -1;
 		}
-		*colon = 0;
-		p = colon + 1;
+		f[n] = p;
+		p = strchr(p, ':');
+		if (p)
+			*p++ = 0;
 	}
 	for (int i = n; i < NFIELDS; i++)
 		f[i] = "";
-	if (n == NFIELDS && strchr(f[NFIELDS - 1], ':')) {
-		*why = "more than 10 fields";
-		return -1;
-	}
 	if (parse_addr(f[0], &out->client)) {
 		*why = "client-ip is not an IPv4 address";
 		return -1;
