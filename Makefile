@@ -13,7 +13,7 @@ WARN      := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -DLIVEINIT_VERSION=\"$
 CFLAGS    := $(WARN) -Os -Iinit -isystem $(KINC) -ffunction-sections -fdata-sections -MMD -MP
 LDFLAGS   := -static -s -Wl,--gc-sections
 HOSTCFLAGS:= $(WARN) -O1 -g -Iinit -MMD -MP
-PYTEST    := python3 -m pytest -p no:cacheprovider -v -rfE
+PYTEST    := /usr/bin/python3 -m pytest -p no:cacheprovider -v -rfE
 
 # Target kernel for the initrd: Debian's UML kernel by default.
 UML_KVER  := $(shell ls /usr/lib/uml/modules 2>/dev/null | sort -V | tail -n1)
@@ -63,9 +63,12 @@ run: deps
 
 bench: deps
 	$(MAKE) all
-	@set -e; for b in $(BENCH); do python3 $$b; done
+	@set -e; for b in $(BENCH); do /usr/bin/python3 $$b; done
 
 clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj $(BUILD)/hostobj -name '*.d' 2>/dev/null)
+
+print-%:
+	@echo $($*)

@@ -1,0 +1,69 @@
+/* Stage 1: /init in the initrd.  The boot, step by step:
+ * mounts -> cmdline -> platform -> modules -> find medium -> mount root -> switch root -> exec init.
+ * Any failure: one line naming the step, the path and the reason, then a rescue shell. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "stage1/stage1.h"
+
+static void fatal(const struct s1_error *err)
+{
+	log_error("%s", err->msg);
+	rescue_forever("boot failed");
+}
+
+static void maybe_break(const struct live_config *cfg, enum break_point here, const char *name)
+{
+	if (cfg->brk == here) {
+		char why[64];
+		snprintf(why, sizeof why, "break=%s", name);
+		rescue_shell(why);
+	}
+}
+
+static void read_config(struct live_config *cfg)
+{
+	int rc = cmdline_read("/proc/cmdline", cfg);
+	log_set_quiet(cfg->quiet);
+	log_set_debug(cfg->debug);
+	if (rc < 0)
+		log_warn("unable to read /proc/cmdline: %s; using defaults", strerror(-rc));
+	for (int i = 0; i < cfg->nwarnings; i++)
+		log_warn("%s", cfg->warnings[i]);
+	if (!cfg->platform_given)
+		cfg->platform = platform_detect("");
+	log_step("liveinit %s stage 1 on %s (%s)", LIVEINIT_VERSION, platform_name(cfg->platform),
+		 cfg->platform_given ? "given" : "detected");
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	struct s1_error err;
+	struct live_config cfg;
+	struct medium medium;
+
+	if (early_mounts(&err) < 0)
+		fatal(&err);
+	read_config(&cfg);
+	modules_load_initial();
+	maybe_break(&cfg, BREAK_PREMOUNT, "premount");
+
+	if (media_find(&cfg, &medium, &err) < 0)
+		fatal(&err);
+	if (cfg.squashroot && medium.probe.type != FS_SQUASHFS) {
+		s1_fail(&err, "squashroot: %s holds %s, not a squashfs", medium.dev, fs_type_name(medium.probe.type));
+		fatal(&err);
+	}
+	maybe_break(&cfg, BREAK_MOUNT, "mount");
+
+	if (rootfs_mount(&cfg, &medium, &err) < 0)
+		fatal(&err);
+	maybe_break(&cfg, BREAK_SWITCH, "switch");
+
+	log_step("Switching to the live root, running %s", cfg.init);
+	switch_root(&cfg, argv, &err);
+	fatal(&err);
+}

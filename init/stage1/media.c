@@ -1,0 +1,149 @@
+/* Find the root device: by name, LABEL=, UUID=, or by scanning for our live medium; wait for slow devices
+ * by polling until rootdelay passes (or forever with rootwait). */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "stage1/stage1.h"
+
+#define LIVE_LABEL "LIVEINIT"
+#define POLL_MS 50
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Block devices worth probing: skip RAM disks, unused loops and the like. */
+static bool candidate(const char *name)
+{
+	static const char *const skip[] = {"loop", "ram", "zram", "dm-", "md", "nbd"};
+	if (name[0] == '.')
+		return false;
+	for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
+		if (!strncmp(name, skip[i], strlen(skip[i])))
+			return false;
+	return true;
+}
+
+/* Does an ISO 9660 medium hold <media_path>/ *.squashfs?  Mounted briefly, read-only. */
+static bool holds_live_tree(const char *dev, const char *media_path)
+{
+	struct s1_error err;
+	if (module_need_fs("iso9660", &err) < 0 || mount_fs(dev, MEDIUM_DIR, "iso9660", MS_RDONLY, NULL, &err) < 0)
+		return false;
+	char dir[512];
+	snprintf(dir, sizeof dir, "%s%s", MEDIUM_DIR, media_path);
+	bool found = false;
+	DIR *d = opendir(dir);
+	for (struct dirent *e; d && !found && (e = readdir(d));) {
+		size_t n = strlen(e->d_name);
+		found = n > 9 && !strcmp(e->d_name + n - 9, ".squashfs");
+	}
+	if (d)
+		closedir(d);
+	umount(MEDIUM_DIR);
+	return found;
+}
+
+enum want { WANT_NAME, WANT_LABEL, WANT_UUID, WANT_LIVE };
+
+static bool matches(const struct live_config *cfg, enum want want, const char *dev, const struct probe_result *p,
+		    bool deep)
+{
+	switch (want) {
+	case WANT_LABEL:
+		return !strcmp(p->label, cfg->root + 6);
+	case WANT_UUID:
+		return !strcasecmp(p->uuid, cfg->root + 5);
+	case WANT_LIVE:
+		if (p->type != FS_ISO9660)
+			return false;
+		return !strcmp(p->label, LIVE_LABEL) || (deep && holds_live_tree(dev, cfg->media_path));
+	default:
+		return false;
+	}
+}
+
+/* One pass over /sys/class/block.  deep: also look inside ISOs without our label. */
+static bool scan_once(const struct live_config *cfg, enum want want, struct medium *m, bool deep)
+{
+	DIR *d = opendir("/sys/class/block");
+	if (!d)
+		return false;
+	bool found = false;
+	for (struct dirent *e; !found && (e = readdir(d));) {
+		if (!candidate(e->d_name))
+			continue;
+		char dev[256];
+		snprintf(dev, sizeof dev, "/dev/%.200s", e->d_name);
+		struct probe_result p;
+		if (probe_path(dev, &p) < 0 || p.type == FS_UNKNOWN)
+			continue;
+		if (matches(cfg, want, dev, &p, deep)) {
+			snprintf(m->dev, sizeof m->dev, "%s", dev);
+			m->probe = p;
+			found = true;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* root=/dev/NAME: the node appears when the driver has found the device; then probe it. */
+static int try_named(const struct live_config *cfg, struct medium *m, int *last_err)
+{
+	int rc = probe_path(cfg->root, &m->probe);
+	if (rc < 0) {
+		*last_err = -rc;
+		return -1;
+	}
+	snprintf(m->dev, sizeof m->dev, "%s", cfg->root);
+	return 0;
+}
+
+static const char *describe(const struct live_config *cfg, enum want want)
+{
+	return want == WANT_LIVE ? "a medium labelled " LIVE_LABEL " or holding live-media-path" : cfg->root;
+}
+
+int media_find(const struct live_config *cfg, struct medium *m, struct s1_error *err)
+{
+	enum want want = !cfg->root[0]                          ? WANT_LIVE
+			 : !strncmp(cfg->root, "LABEL=", 6)     ? WANT_LABEL
+			 : !strncmp(cfg->root, "UUID=", 5)      ? WANT_UUID
+								: WANT_NAME;
+	double deadline = now() + cfg->rootdelay;
+	int last_err = ENOENT;
+	bool announced = false;
+	for (int pass = 0;; pass++) {
+		bool found = want == WANT_NAME ? try_named(cfg, m, &last_err) == 0
+					       : scan_once(cfg, want, m, pass == 0 || pass % 20 == 0);
+		if (found) {
+			if (announced)
+				log_done("found");
+			return 0;
+		}
+		if (!cfg->rootwait && now() >= deadline)
+			break;
+		if (!announced) {
+			log_begin("Waiting for %s", describe(cfg, want));
+			announced = true;
+		}
+		usleep(POLL_MS * 1000);
+	}
+	if (announced)
+		log_done("not found");
+	if (want == WANT_NAME)
+		return s1_fail(err, "unable to open root device %s: %s (waited %d s; rootdelay= waits longer)",
+			       cfg->root, strerror(last_err), cfg->rootdelay);
+	return s1_fail(err, "unable to find %s among the block devices (waited %d s; rootdelay= waits longer)",
+		       describe(cfg, want), cfg->rootdelay);
+}

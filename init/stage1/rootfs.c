@@ -1,0 +1,218 @@
+/* Mount the root at NEWROOT:
+ *   ISO 9660  -> medium read-only, loop the squashfs read-only, overlay with a tmpfs upper;
+ *   squashfs  -> the device itself read-only, overlay as above;
+ *   ext2/3/4  -> the device as the root directly (a COW file in UML keeps the base image clean).
+ * Lower and upper stay visible under /run/live/ after the switch. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "stage1/stage1.h"
+
+/* First *.squashfs (in name order) in dir. */
+static int find_squashfs(const char *dir, char *out, size_t size, struct s1_error *err)
+{
+	struct dirent **names;
+	int n = scandir(dir, &names, NULL, alphasort);
+	if (n < 0)
+		return s1_fail(err, "unable to read live-media-path %s on the medium: %s", dir, strerror(errno));
+	int found = -1;
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(names[i]->d_name);
+		if (found < 0 && len > 9 && !strcmp(names[i]->d_name + len - 9, ".squashfs")) {
+			snprintf(out, size, "%s/%s", dir, names[i]->d_name);
+			found = i;
+		}
+		free(names[i]);
+	}
+	free(names);
+	if (found < 0)
+		return s1_fail(err, "no *.squashfs in %s on the medium", dir);
+	return 0;
+}
+
+/* Attach path read-only to a free loop device; the device name goes to dev.  Returns the open loop fd:
+ * with LO_FLAGS_AUTOCLEAR the device detaches at its last close, so the caller closes it only once the
+ * filesystem on it is mounted (and then the loop goes away by itself when that is unmounted). */
+static int loop_attach(const char *path, char *dev, size_t size, struct s1_error *err)
+{
+	if (module_need_loop(err) < 0)
+		return -1;
+	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	if (ctl < 0)
+		return s1_fail(err, "unable to open /dev/loop-control: %s", strerror(errno));
+	int nr = ioctl(ctl, LOOP_CTL_GET_FREE);
+	int saved = errno;
+	close(ctl);
+	if (nr < 0)
+		return s1_fail(err, "unable to get a free loop device: %s", strerror(saved));
+	snprintf(dev, size, "/dev/loop%d", nr);
+	int file = open(path, O_RDONLY | O_CLOEXEC);
+	if (file < 0)
+		return s1_fail(err, "unable to open %s: %s", path, strerror(errno));
+	int loop = -1;
+	for (int i = 0; i < 100 && (loop = open(dev, O_RDONLY | O_CLOEXEC)) < 0 && errno == ENOENT; i++)
+		usleep(10000); /* devtmpfs creates the node just after the ioctl */
+	if (loop < 0) {
+		saved = errno;
+		close(file);
+		return s1_fail(err, "unable to open %s: %s", dev, strerror(saved));
+	}
+	struct loop_config lc = {.fd = (unsigned)file, .info = {.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR}};
+	/* The kernel shows the backing file's name (truncated) in losetup-style listings. */
+	strncpy((char *)lc.info.lo_file_name, path, sizeof lc.info.lo_file_name - 1);
+	int rc = ioctl(loop, LOOP_CONFIGURE, &lc);
+	if (rc < 0 && errno == EINVAL) { /* kernels before 5.8 */
+		rc = ioctl(loop, LOOP_SET_FD, file);
+		if (rc == 0)
+			rc = ioctl(loop, LOOP_SET_STATUS64, &lc.info);
+	}
+	saved = errno;
+	close(file);
+	if (rc < 0) {
+		close(loop);
+		return s1_fail(err, "unable to attach %s to %s: %s", path, dev, strerror(saved));
+	}
+	return loop;
+}
+
+/* toram: copy the squashfs into a tmpfs so the medium can go. */
+static int copy_to_ram(const char *src, char *dst, size_t size, struct s1_error *err)
+{
+	if (mount_fs("tmpfs", TORAM_DIR, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", err) < 0)
+		return -1;
+	snprintf(dst, size, "%s/%s", TORAM_DIR, strrchr(src, '/') + 1);
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return s1_fail(err, "unable to open %s: %s", src, strerror(errno));
+	int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
+	if (out < 0) {
+		int saved = errno;
+		close(in);
+		return s1_fail(err, "unable to create %s: %s", dst, strerror(saved));
+	}
+	struct stat st;
+	int rc = fstat(in, &st);
+	for (off_t done = 0; rc == 0 && done < st.st_size;) {
+		ssize_t n = sendfile(out, in, NULL, (size_t)(st.st_size - done));
+		if (n <= 0) {
+			rc = -1;
+			if (n == 0)
+				errno = EIO;
+		} else {
+			done += n;
+		}
+	}
+	int saved = errno;
+	close(in);
+	if (close(out) < 0 && rc == 0) {
+		rc = -1;
+		saved = errno;
+	}
+	if (rc < 0)
+		return s1_fail(err, "unable to copy %s to %s: %s", src, dst, strerror(saved));
+	return 0;
+}
+
+/* The writable layer: tmpfs upper and work, overlay at NEWROOT. */
+static int mount_overlay(struct s1_error *err)
+{
+	if (module_need_fs("overlay", err) < 0 ||
+	    mount_fs("tmpfs", OVERLAY_DIR, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", err) < 0)
+		return -1;
+	if (mkdir(OVERLAY_DIR "/upper", 0755) < 0 || mkdir(OVERLAY_DIR "/work", 0755) < 0)
+		return s1_fail(err, "unable to create %s/upper and work: %s", OVERLAY_DIR, strerror(errno));
+	return mount_fs("overlay", NEWROOT, "overlay", 0,
+			"lowerdir=" ROOTFS_DIR ",upperdir=" OVERLAY_DIR "/upper,workdir=" OVERLAY_DIR "/work", err);
+}
+
+static int mount_squashfs(const char *dev, struct s1_error *err)
+{
+	if (module_need_fs("squashfs", err) < 0)
+		return -1;
+	return mount_fs(dev, ROOTFS_DIR, "squashfs", MS_RDONLY, NULL, err);
+}
+
+static int mount_iso(const struct live_config *cfg, const struct medium *m, struct s1_error *err)
+{
+	char dir[512], sq[768], ram[768], loop[64];
+	if (module_need_fs("iso9660", err) < 0 || mount_fs(m->dev, MEDIUM_DIR, "iso9660", MS_RDONLY, NULL, err) < 0)
+		return -1;
+	snprintf(dir, sizeof dir, "%s%s", MEDIUM_DIR, cfg->media_path);
+	if (find_squashfs(dir, sq, sizeof sq, err) < 0)
+		return -1;
+	if (cfg->check) {
+		log_begin("Checking %s", sq + strlen(MEDIUM_DIR));
+		if (media_check(sq, err) < 0) {
+			log_done("FAILED");
+			return -1;
+		}
+		log_done("ok");
+	}
+	const char *image = sq;
+	if (cfg->toram) {
+		log_begin("Copying %s to RAM", sq + strlen(MEDIUM_DIR));
+		if (copy_to_ram(sq, ram, sizeof ram, err) < 0) {
+			log_done("failed");
+			return -1;
+		}
+		log_done("done");
+		image = ram;
+	}
+	int loopfd = loop_attach(image, loop, sizeof loop, err);
+	if (loopfd < 0)
+		return -1;
+	int rc = mount_squashfs(loop, err);
+	close(loopfd);
+	if (rc < 0)
+		return -1;
+	if (cfg->toram && umount(MEDIUM_DIR) < 0)
+		log_warn("unable to release the medium %s from %s: %s", m->dev, MEDIUM_DIR, strerror(errno));
+	log_step("Mounted %s from %s (%s) read-only", image + (cfg->toram ? 0 : strlen(MEDIUM_DIR)), m->dev,
+		 m->probe.label[0] ? m->probe.label : "iso9660");
+	return mount_overlay(err);
+}
+
+static int mount_disk(const struct live_config *cfg, const struct medium *m, struct s1_error *err)
+{
+	const char *type = fs_type_name(m->probe.type);
+	unsigned long flags = cfg->root_mode == ROOT_MODE_RO ? MS_RDONLY : 0;
+	if (module_need_fs(type, err) < 0 || mount_fs(m->dev, NEWROOT, type, flags, NULL, err) < 0)
+		return -1;
+	log_step("Mounted %s (%s) on / %s", m->dev, type, flags ? "read-only" : "read-write");
+	return 0;
+}
+
+int rootfs_mount(const struct live_config *cfg, const struct medium *m, struct s1_error *err)
+{
+	if (mkdir_p(LIVE_DIR, 0755) < 0)
+		return s1_fail(err, "unable to create %s: %s", LIVE_DIR, strerror(errno));
+	switch (m->probe.type) {
+	case FS_ISO9660:
+		return mount_iso(cfg, m, err);
+	case FS_SQUASHFS:
+		if (mount_squashfs(m->dev, err) < 0)
+			return -1;
+		log_step("Mounted %s (squashfs) read-only", m->dev);
+		return mount_overlay(err);
+	case FS_EXT2:
+	case FS_EXT3:
+	case FS_EXT4:
+		return mount_disk(cfg, m, err);
+	default:
+		return s1_fail(err, "unable to use root device %s: %s%s", m->dev,
+			       m->probe.type == FS_UNKNOWN ? "no filesystem recognised"
+							   : "unsupported filesystem for a root: ",
+			       m->probe.type == FS_UNKNOWN ? "" : fs_type_name(m->probe.type));
+	}
+}

@@ -1,0 +1,60 @@
+/* Stage 1 (/init in the initrd): the pieces of the pipeline in main.c, one file each. */
+#ifndef LIVEINIT_STAGE1_H
+#define LIVEINIT_STAGE1_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/cmdline.h"
+#include "common/probe.h"
+
+/* Where things live while stage 1 runs; /run is moved into the new root, so /run/live stays visible. */
+#define NEWROOT     "/root"
+#define LIVE_DIR    "/run/live"
+#define MEDIUM_DIR  LIVE_DIR "/medium"
+#define ROOTFS_DIR  LIVE_DIR "/rootfs"
+#define OVERLAY_DIR LIVE_DIR "/overlay"
+#define TORAM_DIR   LIVE_DIR "/toram"
+
+/* Errors travel as a one-line message, printed by main before the rescue shell. */
+struct s1_error {
+	char msg[512];
+};
+int s1_fail(struct s1_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* early.c: /proc /sys /dev /run, and stdio on /dev/console. */
+int early_mounts(struct s1_error *err);
+
+/* modules.c: load the modules this initrd was built with (a missing one is reported, not fatal),
+ * and module_need() for a filesystem type right before it is mounted (fatal when missing). */
+void modules_load_initial(void);
+int module_need_fs(const char *fstype, struct s1_error *err);
+int module_need_loop(struct s1_error *err);
+
+/* media.c: wait for and identify the root device. */
+struct medium {
+	char dev[256];             /* /dev/NAME */
+	struct probe_result probe;
+};
+int media_find(const struct live_config *cfg, struct medium *m, struct s1_error *err);
+
+/* rootfs.c: mount the root at NEWROOT according to what the medium holds. */
+int rootfs_mount(const struct live_config *cfg, const struct medium *m, struct s1_error *err);
+
+/* mediacheck.c: `check`: verify the squashfs against the checksum file next to it. */
+int media_check(const char *squashfs_path, struct s1_error *err);
+
+/* switchroot.c: move mounts, delete the initramfs, chroot, exec init.  Returns only on failure. */
+int switch_root(const struct live_config *cfg, char **argv, struct s1_error *err);
+
+/* rescue.c: the console shell.  rescue_shell() returns when the shell exits (break= points);
+ * rescue_forever() never returns (fatal errors: PID 1 must not exit). */
+void rescue_shell(const char *why);
+void rescue_forever(const char *why) __attribute__((noreturn));
+
+/* util.c */
+int mkdir_p(const char *path, unsigned mode);
+int mount_fs(const char *src, const char *target, const char *type, unsigned long flags, const char *data,
+	     struct s1_error *err);
+
+#endif
