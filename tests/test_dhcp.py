@@ -304,3 +304,80 @@ def test_fuzz_packet_parser_bounded():
     r = subprocess.run(["make", "-C", ROOT, "fuzz", "FUZZ_SECONDS=20"], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert re.search(r"Done \d+ runs", r.stderr + r.stdout)
+
+
+GUEST_INIT = r"""#!/bin/busybox sh
+# Test-only initramfs /init: exercises dhcpc inside a real UML guest the way stage 2 uses it.
+/bin/busybox --install -s /bin
+mkdir -p /proc /sys /dev /run /etc
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+IF=
+for i in $(ls /sys/class/net); do [ "$i" = lo ] || { IF=$i; break; }; done
+echo "guest: interface $IF"
+/sbin/dhcpc "$IF"
+echo "guest: start exit $? pidfile $(cat /run/dhcpc/$IF.pid)"
+n=0
+while ! grep -q state=bound /run/dhcpc/$IF.lease 2>/dev/null && [ $n -lt 150 ]; do sleep 0.2; n=$((n+1)); done
+sleep 0.3
+sed 's/^/guest: lease /' /run/dhcpc/$IF.lease
+sed 's/^/guest: resolv /' /etc/resolv.conf
+ip -4 addr show dev "$IF" | sed 's/^/guest: addr /'
+ip route | sed 's/^/guest: route /'
+/sbin/dhcpc --release "$IF"
+echo "guest: release exit $?"
+ip -4 addr show dev "$IF" | grep -c inet | sed 's/^/guest: inet lines after release /'
+echo "guest: done"
+poweroff -f
+"""
+
+
+def make_guest_initramfs(directory):
+    root = os.path.join(directory, "root")
+    for d in ("bin", "sbin"):
+        os.makedirs(os.path.join(root, d))
+    subprocess.run(["cp", "/bin/busybox", os.path.join(root, "bin", "busybox")], check=True)
+    subprocess.run(["cp", DHCPC, os.path.join(root, "sbin", "dhcpc")], check=True)
+    init = os.path.join(root, "init")
+    with open(init, "w") as f:
+        f.write(GUEST_INIT)
+    os.chmod(init, 0o755)
+    image = os.path.join(directory, "initramfs.cpio")
+    subprocess.run(f"cd {root} && find . | cpio -o -H newc --quiet > {image}", shell=True, check=True)
+    return image
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/linux.uml"), reason="user-mode-linux not installed")
+def test_uml_guest_gets_lease_and_releases(lab):
+    """A real UML guest on a tap device in a namespace, dnsmasq on the tap: the guest's vec0 gets a lease,
+    and `dhcpc --release` gives it back (the stage 2 start/stop contract, inside the guest)."""
+    import uml
+    n = lab(subnet="10.74.0")
+    tap = n.sif + "t"
+    n.ip(n.srv, "tuntap", "add", "dev", tap, "mode", "tap")
+    n.ip(n.srv, "addr", "add", "10.74.0.1/24", "dev", tap)
+    n.ip(n.srv, "link", "set", tap, "up")
+    _, slog, leases = n.dnsmasq(dev=tap, extra=["--dhcp-option=6,10.74.0.53", "--dhcp-option=26,1400"])
+    image = make_guest_initramfs(n.tmp)
+    g = uml.UML([f"initrd={image}", f"vec0:transport=tap,ifname={tap}"], timeout=90,
+                prefix=["ip", "netns", "exec", n.srv])
+    try:
+        g.start()
+        g.expect(r"guest: done", timeout=90)
+        out = g.output.replace("\r", "")
+    finally:
+        g.kill()
+    assert "guest: interface vec0" in out
+    assert re.search(r"guest: start exit 0 pidfile \d+", out), out[-3000:]
+    m = re.search(r"guest: lease address=(10\.74\.0\.\d+)", out)
+    assert m, out[-3000:]
+    addr = m.group(1)
+    assert "guest: lease state=bound" in out and "guest: lease mtu=1400" in out
+    assert "guest: resolv nameserver 10.74.0.53" in out
+    assert re.search(rf"guest: addr\s+inet {re.escape(addr)}/24", out), out[-3000:]
+    assert "guest: route default via 10.74.0.1 dev vec0" in out
+    assert re.search(rf"dhcpc: vec0: bound {re.escape(addr)}/24 via 10\.74\.0\.1 lease 120s", out)
+    assert "guest: release exit 0" in out and "guest: inet lines after release 0" in out
+    assert f"DHCPACK({tap}) {addr}" in text(slog)
+    wait_for(lambda: "DHCPRELEASE" in text(slog), 5, "the guest's DHCPRELEASE at the server")

@@ -588,6 +588,9 @@ static void release(struct client *c)
 		c->xid = rnd(c);
 		c->st = ST_BOUND;
 		send_msg(c, DHCPRELEASE, true);
+		int r = udp_drain(c->udp, 1000);
+		if (r)
+			log_debug("dhcpc: %s: the RELEASE may not have left: %s", c->ifc.name, strerror(-r));
 	}
 	say(c, "released %s", ip(c->addr, a));
 	unconfigure(c, "released");

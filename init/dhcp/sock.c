@@ -7,7 +7,10 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -117,4 +120,19 @@ int udp_send(int fd, struct in_addr dst, const uint8_t *payload, size_t len)
 	if (sendto(fd, payload, len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
 		return -errno;
 	return 0;
+}
+
+int udp_drain(int fd, int timeout_ms)
+{
+	/* A datagram waiting for ARP resolution still counts against the socket's send buffer. */
+	for (int waited = 0;; waited += 5) {
+		int queued = 0;
+		if (ioctl(fd, SIOCOUTQ, &queued) < 0)
+			return -errno;
+		if (queued == 0)
+			return 0;
+		if (waited >= timeout_ms)
+			return -ETIMEDOUT;
+		nanosleep(&(struct timespec){ 0, 5 * 1000000 }, NULL);
+	}
 }

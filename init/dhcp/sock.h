@@ -22,4 +22,8 @@ int udp_open(const char *ifname);
 /* Send to dst:67.  0 or -errno. */
 int udp_send(int fd, struct in_addr dst, const uint8_t *payload, size_t len);
 
+/* Wait until everything sent on fd has left (the RELEASE must be out before the address is removed: taking
+ * the last address off the interface flushes its ARP queue).  0, -ETIMEDOUT or -errno. */
+int udp_drain(int fd, int timeout_ms);
+
 #endif
