@@ -14,7 +14,7 @@ enum { ARP_LEN = 28, AR_OP = 6, AR_SHA = 8, AR_SPA = 14, AR_THA = 18, AR_TPA = 2
 
 int arp_open(int ifindex)
 {
-	int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_ARP));
+	int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ARP),

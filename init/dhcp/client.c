@@ -348,8 +348,8 @@ static void bind_lease(struct client *c)
 {
 	char a[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
 	bool renewal = c->st == ST_RENEWING || c->st == ST_REBINDING;
-	close_fd(&c->arp);
 	if (configure(c, &c->offer)) {
+		close_fd(&c->arp);
 		unconfigure(c, "failed");
 		enter_init(c, DECLINE_WAIT);
 		return;
@@ -360,13 +360,9 @@ static void bind_lease(struct client *c)
 	if (open_udp(c) < 0) {   /* without it no renewal: start over before the lease runs out */
 		c->next = c->expiry;
 	}
-	if (!renewal && c->o->arp_wait_ms > 0) {
-		int fd = arp_open(c->ifc.index);
-		if (fd >= 0) {
-			arp_announce(fd, c->ifc.index, c->ifc.mac, c->addr);
-			close(fd);
-		}
-	}
+	if (!renewal && c->arp >= 0)   /* tell the neighbours' caches, with the probe's socket */
+		arp_announce(c->arp, c->ifc.index, c->ifc.mac, c->addr);
+	close_fd(&c->arp);
 	char lease[24];
 	if (c->lease_s == DHCP_LEASE_INFINITE)
 		strcpy(lease, "infinite");

@@ -31,6 +31,11 @@
 
 #define DHCPC_LEASE_DIR "/run/dhcpc"
 #define DHCPC_RESOLV_CONF "/etc/resolv.conf"
+/* How long to listen for a conflicting host after the ARP probe.  Hosts answer ARP from the kernel in well
+ * under a millisecond on a LAN, and the server has usually checked the address before offering it (dnsmasq
+ * pings, udhcpd arpings); a full RFC 5227 probe (1-2 s x 3) would multiply the time to network at boot.
+ * The probe goes out with the REQUEST, so the server's answer time overlaps this wait. */
+#define DHCPC_ARP_WAIT_MS 50
 
 int dhcpc_main(int argc, char **argv);
 

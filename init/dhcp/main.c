@@ -39,7 +39,7 @@ static const char usage_text[] =
 	"  --timeout S          with -1: give up after S seconds (default 30); with --release: wait\n"
 	"                       at most S seconds (default 10)\n"
 	"  --arp-wait MS        listen MS milliseconds for an address conflict after the ARP probe\n"
-	"                       (default 100; 0 = no probe)\n"
+	"                       (default 50; 0 = no probe)\n"
 	"  --static IPSPEC      apply the kernel's static ip= form and exit:\n"
 	"                       <client-ip>:<server-ip>:<gw-ip>:<netmask>:<hostname>:<device>:<autoconf>\n"
 	"                       [:<dns0-ip>:<dns1-ip>:<ntp0-ip>]\n"
@@ -325,7 +325,7 @@ int dhcpc_main(int argc, char **argv)
 	memset(&a, 0, sizeof(a));
 	a.c.lease_dir = DHCPC_LEASE_DIR;
 	a.c.resolv_conf = DHCPC_RESOLV_CONF;
-	a.c.arp_wait_ms = 100;
+	a.c.arp_wait_ms = DHCPC_ARP_WAIT_MS;
 	int code = parse_args(argc, argv, &a);
 	if (code >= 0)
 		return code;

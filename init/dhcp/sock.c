@@ -29,9 +29,12 @@ static struct sock_filter dhcp_filter[] = {
 	BPF_STMT(BPF_RET | BPF_K, 0x40000),
 };
 
+/* Protocol 0 at socket() and the real one at bind(): the socket hooks into the stack once, for this
+ * interface only, instead of hooking for all interfaces and re-hooking at bind (which waits for an RCU grace
+ * period, ~15 ms).  Frames that arrive before the filter is attached are checked like any other. */
 int raw_open(int ifindex)
 {
-	int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(ETH_P_IP));
+	int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	struct sock_fprog prog = { sizeof(dhcp_filter) / sizeof(dhcp_filter[0]), dhcp_filter };
