@@ -313,6 +313,7 @@ mkdir -p /proc /sys /dev /run /etc
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+for m in /modules/*.ko; do [ -e "$m" ] && insmod "$m"; done
 IF=
 for i in $(ls /sys/class/net); do [ "$i" = lo ] || { IF=$i; break; }; done
 echo "guest: interface $IF"
@@ -333,10 +334,12 @@ poweroff -f
 """
 
 
-def make_guest_initramfs(directory):
+def make_guest_initramfs(directory, modules=()):
     root = os.path.join(directory, "root")
-    for d in ("bin", "sbin"):
+    for d in ("bin", "sbin", "modules"):
         os.makedirs(os.path.join(root, d))
+    for m in modules:
+        subprocess.run(["cp", m, os.path.join(root, "modules")], check=True)
     subprocess.run(["cp", "/bin/busybox", os.path.join(root, "bin", "busybox")], check=True)
     subprocess.run(["cp", DHCPC, os.path.join(root, "sbin", "dhcpc")], check=True)
     init = os.path.join(root, "init")
@@ -381,3 +384,57 @@ def test_uml_guest_gets_lease_and_releases(lab):
     assert "guest: release exit 0" in out and "guest: inet lines after release 0" in out
     assert f"DHCPACK({tap}) {addr}" in text(slog)
     wait_for(lambda: "DHCPRELEASE" in text(slog), 5, "the guest's DHCPRELEASE at the server")
+
+
+PC_KERNEL_PKG = "linux-image-6.1.0-50-amd64-unsigned"
+
+
+def pc_kernel():
+    """Debian's amd64 kernel and its e1000 module, downloaded once with apt-get and cached under build/
+    (keyed on the package name).  Returns (vmlinuz, e1000.ko)."""
+    cache = os.path.join(ROOT, "build", "pc-kernel", PC_KERNEL_PKG)
+    stamp = os.path.join(cache, ".done")
+    if not os.path.exists(stamp):
+        os.makedirs(cache, exist_ok=True)
+        subprocess.run(["apt-get", "download", PC_KERNEL_PKG], cwd=cache, check=True, capture_output=True)
+        deb = [f for f in os.listdir(cache) if f.endswith(".deb")][0]
+        subprocess.run(["dpkg-deb", "-x", deb, "x"], cwd=cache, check=True)
+        open(stamp, "w").close()
+    x = os.path.join(cache, "x")
+    vmlinuz = [os.path.join(x, "boot", f) for f in os.listdir(os.path.join(x, "boot")) if f.startswith("vmlinuz")][0]
+    e1000 = subprocess.run(["find", x, "-name", "e1000.ko"], capture_output=True, text=True).stdout.split()[0]
+    return vmlinuz, e1000
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/qemu-system-x86_64"), reason="qemu-system-x86 not installed")
+def test_qemu_guest_gets_slirp_lease(tmp_path):
+    """qemu (TCG) with a Debian kernel and an e1000 NIC on qemu's user-mode network: its built-in DHCP server
+    gives eth0 10.0.2.15, router 10.0.2.2, DNS 10.0.2.3.  (Not restrict=on: then slirp leaves out the router
+    and DNS options.  The guest sends nothing but DHCP, which slirp answers itself.)"""
+    vmlinuz, e1000 = pc_kernel()
+    image = make_guest_initramfs(str(tmp_path), modules=[e1000])
+    log = tmp_path / "console.log"
+    with open(log, "w") as f:
+        p = subprocess.Popen(["qemu-system-x86_64", "-m", "256", "-nographic", "-no-reboot", "-kernel", vmlinuz,
+                              "-initrd", image, "-append", "console=ttyS0 panic=-1 quiet",
+                              "-nic", "user,model=e1000", "-monitor", "none"],
+                             stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
+        try:
+            wait_for(lambda: "guest: done" in log.read_text(errors="replace") or p.poll() is not None, 180,
+                     "the qemu guest to finish", step=0.5)
+        finally:
+            if p.poll() is None:
+                try:
+                    p.wait(20)          # the guest powers off by itself
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+    out = log.read_text(errors="replace").replace("\r", "")
+    assert "guest: interface eth0" in out, out[-3000:]
+    assert re.search(r"guest: start exit 0 pidfile \d+", out), out[-3000:]
+    assert "guest: lease address=10.0.2.15" in out and "guest: lease server=10.0.2.2" in out, out[-3000:]
+    assert "guest: resolv nameserver 10.0.2.3" in out
+    assert re.search(r"guest: addr\s+inet 10\.0\.2\.15/24", out)
+    assert "guest: route default via 10.0.2.2 dev eth0" in out
+    assert re.search(r"dhcpc: eth0: bound 10\.0\.2\.15/24 via 10\.0\.2\.2 lease \d+s", out)
+    assert "guest: release exit 0" in out and "guest: inet lines after release 0" in out

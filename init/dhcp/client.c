@@ -378,10 +378,14 @@ static void bind_lease(struct client *c)
 
 static void got_ack(struct client *c, const struct dhcp_info *ack)
 {
+	bool other_addr = ack->yiaddr.s_addr != c->offer.yiaddr.s_addr;
+	struct in_addr server = c->offer.server_id;
 	c->offer = *ack;
 	if (ack->server_id.s_addr == 0)
-		c->offer.server_id = c->server;
+		c->offer.server_id = server;
 	if (c->st == ST_REQUESTING && c->o->arp_wait_ms > 0) {
+		if (other_addr)   /* the server ACKed another address than it offered: probe that one */
+			start_probe(c, ack->yiaddr);
 		if (c->conflict) {
 			decline(c);
 			return;
