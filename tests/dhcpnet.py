@@ -81,6 +81,13 @@ class Lab:
         self.ip(ns, "link", "set", a, "up")
         return ns, a
 
+    def add_link(self):
+        """A second veth pair between the client and server namespaces.  Returns (client end, server end)."""
+        c, sv = unique("vc"), unique("vs")
+        run("ip", "link", "add", c, "netns", self.cli, "type", "veth", "peer", "name", sv, "netns", self.srv)
+        self.ip(self.srv, "link", "set", sv, "up")
+        return c, sv
+
     def server_ip(self, addr="1"):
         """Give the server side (bridge or veth) an address in the subnet."""
         dev = self.bridge or self.sif
@@ -94,7 +101,7 @@ class Lab:
         self.procs.append(p)
         return p
 
-    def dnsmasq(self, name="dnsmasq", dev=None, ns=None, rng=("100", "150"), lease="2m", extra=()):
+    def dnsmasq(self, name="dnsmasq", dev=None, ns=None, rng=("100", "150"), lease="2m", extra=(), subnet=None):
         """Start dnsmasq (DHCP only) on the server side.  Returns (proc, log path, lease file path)."""
         ns = ns or self.srv
         dev = dev or self.bridge or self.sif
@@ -103,7 +110,7 @@ class Lab:
         cmd = ["dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=0", "--log-dhcp",
                "--log-facility=-", f"--interface={dev}", "--bind-interfaces", "--no-ping",
                f"--dhcp-leasefile={leases}", f"--pid-file={os.path.join(self.tmp, name + '.pid')}",
-               f"--dhcp-range={self.subnet}.{rng[0]},{self.subnet}.{rng[1]},{lease}", *extra]
+               f"--dhcp-range={subnet or self.subnet}.{rng[0]},{subnet or self.subnet}.{rng[1]},{lease}", *extra]
         p = self.spawn(ns, cmd, log)
         wait_for(lambda: "DHCP, IP range" in open(log).read() or p.poll() is not None, 10, "dnsmasq to start")
         assert p.poll() is None, open(log).read()

@@ -185,6 +185,38 @@ def test_two_servers_request_names_one(lab):
     assert n.mac not in text(leaseb if acked[0] == "a" else leasea)
 
 
+def test_one_client_per_interface(lab):
+    """Stage 2 runs one client per Ethernet interface: both own UDP port 68 (bound to their device), both
+    renew, and each default route has its own metric."""
+    n = lab(subnet="10.75.0")
+    n.server_ip()
+    n.dnsmasq(name="one")
+    c2, s2 = n.add_link()
+    n.ip(n.srv, "addr", "add", "10.76.0.1/24", "dev", s2)
+    n.dnsmasq(name="two", dev=s2, subnet="10.76.0")
+    p1, log1 = n.client(name="c1")
+    first = n.cif
+    n.cif = c2
+    p2, log2 = n.client(name="c2")
+    addr2 = n.wait_state("bound")["address"]
+    n.cif = first
+    addr1 = n.wait_state("bound")["address"]
+    assert addr1.startswith("10.75.0.") and addr2.startswith("10.76.0.")
+    metrics = sorted(r.get("metric") for r in n.routes() if r["dst"] == "default")
+    assert len(metrics) == 2 and metrics[0] != metrics[1]
+    for p, log in ((p1, log1), (p2, log2)):
+        p.send_signal(signal.SIGUSR1)
+    for log in (log1, log2):
+        wait_for(lambda: "renewed" in text(log), 10, "both clients to renew over UDP")
+    for p in (p1, p2):
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(10) == 0
+    n.cif = c2
+    assert n.addresses() == []
+    n.cif = first
+    assert n.addresses() == []
+
+
 def test_decline_when_address_in_use(lab):
     n = lab(subnet="10.71.0", bridge=True)
     n.server_ip()
