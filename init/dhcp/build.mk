@@ -11,6 +11,9 @@ $(BUILD)/bin/dhcpc: $(DHCP_OBJS) $(BUILD)/obj/common/log.o
 	$(CC) $(CFLAGS) $(LDFLAGS) $(DHCP_LDFLAGS) -o $@ $^
 
 ALL += $(BUILD)/bin/dhcpc
+# In the live root as /sbin/dhcpc, where stage 2 runs it (init/dhcp/dhcpc.h has the contract).
+ROOT_INSTALL += $(BUILD)/bin/dhcpc:/sbin/dhcpc
+ROOT_DEPS    += $(BUILD)/bin/dhcpc
 
 # ---- unit tests (cmocka, host gcc) ----
 DHCP_HOSTOBJS := $(patsubst %,$(BUILD)/hostobj/dhcp/%.o,packet arp lease ipconfig iface netlink)
