@@ -470,3 +470,43 @@ def test_qemu_guest_gets_slirp_lease(tmp_path):
     assert "guest: route default via 10.0.2.2 dev eth0" in out
     assert re.search(r"dhcpc: eth0: bound 10\.0\.2\.15/24 via 10\.0\.2\.2 lease \d+s", out)
     assert "guest: release exit 0" in out and "guest: inet lines after release 0" in out
+
+
+LIVE_IMAGES = [os.path.join(ROOT, "build", f) for f in ("initrd.img", "live.iso", "rootfs/sbin/dhcpc")]
+
+
+@pytest.mark.skipif(not os.path.isdir(os.path.join(ROOT, "init", "stage2")),
+                    reason="stage 2 (init/stage2) is not in this tree yet")
+@pytest.mark.skipif(not os.path.exists("/usr/bin/linux.uml"), reason="user-mode-linux not installed")
+def test_live_system_in_uml_gets_lease_and_releases_at_poweroff(lab, guests):
+    """The real thing: the live system boots in UML on a tap device with dnsmasq behind it; stage 2 starts
+    dhcpc on vec0 without waiting for it, the lease arrives in the background, and poweroff releases it
+    before the interface goes down."""
+    import uml
+    for f in LIVE_IMAGES:
+        assert os.path.exists(f), f"{f} missing: run make all"
+    n = lab(subnet="10.77.0")
+    tap = n.sif + "t"
+    n.ip(n.srv, "tuntap", "add", "dev", tap, "mode", "tap")
+    n.ip(n.srv, "addr", "add", "10.77.0.1/24", "dev", tap)
+    n.ip(n.srv, "link", "set", tap, "up")
+    _, slog, leases = n.dnsmasq(dev=tap, extra=["--dhcp-option=6,10.77.0.53", "--domain=live.test"])
+    live = ["initrd=" + LIVE_IMAGES[0], "root=/dev/ubda", "ubdar=" + LIVE_IMAGES[1], "uml"]
+    g = guests(live + [f"vec0:transport=tap,ifname={tap}"], prefix=["ip", "netns", "exec", n.srv])
+    g.expect(r"Starting background DHCP request\.\.\. vec0")
+    g.expect(uml.READY)
+    m = g.expect(r"dhcpc: vec0: bound (10\.77\.0\.\d+)/24 via 10\.77\.0\.1 lease 120s", timeout=30)
+    addr = m.group(1)
+    lease = g.shell("cat /run/dhcpc/vec0.lease")
+    assert "state=bound" in lease and f"address={addr}" in lease
+    assert "nameserver 10.77.0.53" in g.shell("cat /etc/resolv.conf")
+    assert f"inet {addr}/24" in g.shell("ip -4 addr show dev vec0")
+    assert "default via 10.77.0.1 dev vec0" in g.shell("ip route")
+    wait_for(lambda: addr in text(leases), 5, "dnsmasq's lease file")
+    assert g.poweroff() == 0
+    out = g.output.replace("\r", "")
+    released = out.find(f"dhcpc: vec0: released {addr}")
+    down = out.find("Shutting down network device... vec0")
+    assert 0 <= released < down, out[-3000:]
+    wait_for(lambda: f"DHCPRELEASE({tap}) {addr}" in text(slog), 5, "the guest's DHCPRELEASE at the server")
+    wait_for(lambda: addr not in text(leases), 5, "dnsmasq to drop the lease")
