@@ -187,9 +187,11 @@ pid_t pidfile_read(const char *path)
 	if (n < 0)
 		return -e;
 	b[n] = 0;
-	char *end;
-	long v = strtol(b, &end, 10);
-	if (end == b || v <= 0 || v > 0x3fffffff)
+	long v = 0;
+	char *c = b;
+	for (; *c >= '0' && *c <= '9' && v <= 0x3fffffff; c++)
+		v = v * 10 + (*c - '0');
+	if (c == b || (*c && *c != '\n') || v <= 0 || v > 0x3fffffff)
 		return -EINVAL;
 	return (pid_t)v;
 }

@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,68 +63,113 @@ static int usage_error(const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
+/* Decimal digits only, within [min, max]. */
 static int parse_int(const char *s, int min, int max, int *out)
 {
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
+	long v = 0;
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > max)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	if (v < min || v > max)
 		return -1;
 	*out = (int)v;
 	return 0;
 }
 
-/* Returns -1 to go on, or an exit code. */
+enum { O_RESOLV = 1, O_LEASEDIR, O_HOSTNAME, O_TIMEOUT, O_ARPWAIT, O_STATIC, O_RELEASE };
+struct longopt {
+	const char *name;
+	int id;          /* a short option letter, or O_* for long-only options with a value */
+	bool value;
+};
+static const struct longopt longopts[] = {
+	{ "foreground", 'f', false }, { "quiet", 'q', false },      { "once", '1', false },
+	{ "verbose", 'v', false },    { "help", 'h', false },       { "release", O_RELEASE, false },
+	{ "resolv-conf", O_RESOLV, true }, { "lease-dir", O_LEASEDIR, true }, { "hostname", O_HOSTNAME, true },
+	{ "timeout", O_TIMEOUT, true },    { "arp-wait", O_ARPWAIT, true },   { "static", O_STATIC, true },
+};
+
+/* Apply one option.  Returns -1 to go on, or an exit code. */
+static int apply_opt(struct args *a, int id, const char *val)
+{
+	switch (id) {
+	case 'f': a->foreground = true; break;
+	case 'q': a->c.quiet = true; break;
+	case '1': a->c.once = true; break;
+	case 'v': log_set_debug(true); break;
+	case 'h': fputs(usage_text, stdout); return EXIT_OK;
+	case O_RELEASE: a->release = true; break;
+	case O_RESOLV: a->c.resolv_conf = val; break;
+	case O_LEASEDIR: a->c.lease_dir = val; break;
+	case O_HOSTNAME: a->c.hostname = val; break;
+	case O_STATIC: a->static_spec = val; break;
+	case O_TIMEOUT:
+		if (parse_int(val, 1, 86400, &a->c.timeout_s))
+			return usage_error("--timeout: not a number of seconds (1-86400): %s", val);
+		a->timeout_given = true;
+		break;
+	case O_ARPWAIT:
+		if (parse_int(val, 0, 10000, &a->c.arp_wait_ms))
+			return usage_error("--arp-wait: not a number of milliseconds (0-10000): %s", val);
+		break;
+	default:
+		return usage_error("unknown option: -%s", (char[]){ (char)id, 0 });
+	}
+	return -1;
+}
+
+/* Short flags may be grouped (-fq); long options take "--name VALUE" or "--name=VALUE"; "--" ends options.
+ * (Hand-rolled: getopt_long costs 3 KiB of the 64 KiB budget.)  Returns -1 to go on, or an exit code. */
 static int parse_args(int argc, char **argv, struct args *a)
 {
-	enum { O_RESOLV = 256, O_LEASEDIR, O_HOSTNAME, O_TIMEOUT, O_ARPWAIT, O_STATIC, O_RELEASE };
-	static const struct option longopts[] = {
-		{ "foreground", no_argument, NULL, 'f' }, { "quiet", no_argument, NULL, 'q' },
-		{ "once", no_argument, NULL, '1' },       { "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },       { "resolv-conf", required_argument, NULL, O_RESOLV },
-		{ "lease-dir", required_argument, NULL, O_LEASEDIR },
-		{ "hostname", required_argument, NULL, O_HOSTNAME },
-		{ "timeout", required_argument, NULL, O_TIMEOUT },
-		{ "arp-wait", required_argument, NULL, O_ARPWAIT },
-		{ "static", required_argument, NULL, O_STATIC }, { "release", no_argument, NULL, O_RELEASE },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+fq1vh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'f': a->foreground = true; break;
-		case 'q': a->c.quiet = true; break;
-		case '1': a->c.once = true; break;
-		case 'v': log_set_debug(true); break;
-		case 'h': fputs(usage_text, stdout); return EXIT_OK;
-		case O_RESOLV: a->c.resolv_conf = optarg; break;
-		case O_LEASEDIR: a->c.lease_dir = optarg; break;
-		case O_HOSTNAME: a->c.hostname = optarg; break;
-		case O_TIMEOUT:
-			if (parse_int(optarg, 1, 86400, &a->c.timeout_s))
-				return usage_error("--timeout: not a number of seconds (1-86400): %s", optarg);
-			a->timeout_given = true;
-			break;
-		case O_ARPWAIT:
-			if (parse_int(optarg, 0, 10000, &a->c.arp_wait_ms))
-				return usage_error("--arp-wait: not a number of milliseconds (0-10000): %s", optarg);
-			break;
-		case O_STATIC: a->static_spec = optarg; break;
-		case O_RELEASE: a->release = true; break;
-		default:
-			return usage_error("unknown option or missing value: %s", argv[optind - 1]);
+	const char *iface = NULL;
+	bool more_ifaces = false, options = true;
+	for (int i = 1; i < argc; i++) {
+		char *arg = argv[i];
+		int r = -1;
+		if (options && strcmp(arg, "--") == 0) {
+			options = false;
+		} else if (options && strncmp(arg, "--", 2) == 0) {
+			char *name = arg + 2, *eq = strchr(name, '=');
+			size_t len = eq ? (size_t)(eq - name) : strlen(name);
+			const struct longopt *o = NULL;
+			for (size_t k = 0; k < sizeof(longopts) / sizeof(longopts[0]); k++)
+				if (strlen(longopts[k].name) == len && strncmp(longopts[k].name, name, len) == 0)
+					o = &longopts[k];
+			if (!o)
+				return usage_error("unknown option: %s", arg);
+			const char *val = NULL;
+			if (o->value) {
+				val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+				if (!val)
+					return usage_error("%s needs a value", arg);
+			} else if (eq) {
+				return usage_error("%s takes no value", arg);
+			}
+			r = apply_opt(a, o->id, val);
+		} else if (options && arg[0] == '-' && arg[1]) {
+			for (char *c = arg + 1; *c && r < 0; c++)
+				r = apply_opt(a, *c, NULL);
+		} else if (iface) {
+			more_ifaces = true;
+		} else {
+			iface = arg;
 		}
+		if (r >= 0)
+			return r;
 	}
 	if (a->static_spec) {
-		if (optind != argc)
-			return usage_error("--static takes no interface argument (the device is in IPSPEC): %s",
-					   argv[optind]);
+		if (iface)
+			return usage_error("--static takes no interface argument (the device is in IPSPEC): %s", iface);
 		return -1;
 	}
-	if (optind + 1 != argc)
-		return usage_error("%s", optind == argc ? "missing IFACE" : "more than one IFACE");
-	a->c.iface = argv[optind];
+	if (!iface || more_ifaces)
+		return usage_error("%s", iface ? "more than one IFACE" : "missing IFACE");
+	a->c.iface = iface;
 	if (!a->timeout_given)
 		a->c.timeout_s = a->release ? 10 : 30;
 	return -1;
@@ -134,6 +178,25 @@ static int parse_args(int argc, char **argv, struct args *a)
 static bool pid_alive(pid_t pid)
 {
 	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+/* Is pid a running dhcpc?  A pid file left from an earlier run may name some other process by now; it must
+ * not be signalled.  Without /proc, trust the pid file. */
+static bool pid_is_dhcpc(pid_t pid)
+{
+	if (!pid_alive(pid))
+		return false;
+	char path[32], comm[32] = "";
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno != ENOENT;   /* ENOENT: it exited just now */
+	ssize_t n = read(fd, comm, sizeof(comm) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	comm[n] = 0;
+	return strcmp(comm, "dhcpc\n") == 0;
 }
 
 static int run_static(const struct args *a)
@@ -185,7 +248,7 @@ static int run_release(const struct args *a)
 	if (lease_path(path, sizeof(path), a->c.lease_dir, a->c.iface, "pid"))
 		return usage_error("--lease-dir too long: %s", a->c.lease_dir);
 	pid_t pid = pidfile_read(path);
-	if (pid < 0 || !pid_alive(pid)) {
+	if (pid < 0 || !pid_is_dhcpc(pid)) {
 		fprintf(stderr, "dhcpc: %s: no client running (%s)\n", a->c.iface, path);
 		return EXIT_FAIL;
 	}
@@ -245,7 +308,7 @@ static int daemonize(const char *pidpath)
 	}
 	close(ready[0]);
 	setsid();
-	if (chdir("/") < 0) { /* nothing relative is used afterwards */
+	if (chdir("/") < 0) {   /* only so the daemon holds no directory busy; nothing relative follows */
 	}
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (null >= 0) {
@@ -282,7 +345,7 @@ static int run_client(struct args *a)
 		return EXIT_FAIL;
 	}
 	pid_t other = pidfile_read(pidpath);
-	if (other > 0 && other != getpid() && pid_alive(other)) {
+	if (other > 0 && other != getpid() && pid_is_dhcpc(other)) {
 		log_error("dhcpc: %s: already running as pid %d (%s)", a->c.iface, (int)other, pidpath);
 		return EXIT_FAIL;
 	}

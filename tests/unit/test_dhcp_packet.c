@@ -6,7 +6,11 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dhcp/arp.h"
 #include "dhcp/lease.h"
@@ -441,6 +445,24 @@ static void test_lease_text(void **state)
 	assert_true(n < 20);
 }
 
+static void test_pidfile_read(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/dhcpc-unit-XXXXXX", path[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/eth0.pid", dir);
+	const char *step;
+	const char *cases[] = { "1234\n", "1234", "", "12x\n", "-5\n", "99999999999\n" };
+	const pid_t want[] = { 1234, 1234, -EINVAL, -EINVAL, -EINVAL, -EINVAL };
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(write_atomic(path, cases[i], strlen(cases[i]), &step), 0);
+		assert_int_equal(pidfile_read(path), want[i]);
+	}
+	unlink(path);
+	assert_int_equal(pidfile_read(path), -ENOENT);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -450,6 +472,7 @@ int main(void)
 		cmocka_unit_test(test_build),          cmocka_unit_test(test_frame),
 		cmocka_unit_test(test_frame_udp_checksum), cmocka_unit_test(test_netmask),
 		cmocka_unit_test(test_arp),            cmocka_unit_test(test_lease_text),
+		cmocka_unit_test(test_pidfile_read),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
