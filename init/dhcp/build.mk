@@ -1,6 +1,6 @@
 # DHCP client: build/bin/dhcpc (musl, static, <= 64 KiB), its unit tests and the libFuzzer target.
 
-DHCP_SRCS := packet netlink arp lease iface ipconfig sock client main
+DHCP_SRCS := packet netlink arp lease iface ipconfig sock timing client main
 DHCP_OBJS := $(patsubst %,$(BUILD)/obj/dhcp/%.o,$(DHCP_SRCS))
 # Size: no unwind tables (C, no exceptions), no page-aligned padding between code and data segments.
 $(DHCP_OBJS): CFLAGS += -fno-asynchronous-unwind-tables -fno-unwind-tables
@@ -15,21 +15,22 @@ ALL += $(BUILD)/bin/dhcpc
 ROOT_INSTALL += $(BUILD)/bin/dhcpc:/sbin/dhcpc
 ROOT_DEPS    += $(BUILD)/bin/dhcpc
 
-# ---- unit tests (cmocka, host gcc) ----
-DHCP_HOSTOBJS := $(patsubst %,$(BUILD)/hostobj/dhcp/%.o,packet arp lease ipconfig iface netlink)
-$(BUILD)/tests/test_dhcp_packet: tests/unit/test_dhcp_packet.c $(DHCP_HOSTOBJS)
+# ---- unit tests (cmocka, host gcc with ASan/UBSan like the other unit tests) ----
+DHCP_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+DHCP_UT_OBJS := $(patsubst %,$(BUILD)/hostobj/dhcp/%_asan.o,packet arp lease ipconfig iface netlink timing)
+$(DHCP_UT_OBJS): $(BUILD)/hostobj/dhcp/%_asan.o: init/dhcp/%.c
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOSTCFLAGS) -o $@ $^ -lcmocka
-$(BUILD)/tests/test_dhcp_ipconfig: tests/unit/test_dhcp_ipconfig.c $(DHCP_HOSTOBJS)
+	$(HOSTCC) $(HOSTCFLAGS) $(DHCP_SAN) -c -o $@ $<
+$(BUILD)/tests/test_dhcp_packet $(BUILD)/tests/test_dhcp_ipconfig: $(BUILD)/tests/%: tests/unit/%.c $(DHCP_UT_OBJS)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOSTCFLAGS) -o $@ $^ -lcmocka
+	$(HOSTCC) $(HOSTCFLAGS) $(DHCP_SAN) -o $@ $^ -lcmocka
 UNIT_TESTS += $(BUILD)/tests/test_dhcp_packet $(BUILD)/tests/test_dhcp_ipconfig
 
 # ---- fuzzing (clang libFuzzer + ASan/UBSan) ----
 # `make fuzz` runs the parser fuzzer for FUZZ_SECONDS (make check: 20 s; by hand: as long as you like),
 # starting from the captured packets in tests/fuzz/dhcp-seeds; new inputs collect in build/fuzz/corpus.
 FUZZ_SECONDS ?= 60
-FUZZ_SRCS := tests/fuzz/fuzz_dhcp.c $(patsubst %,init/dhcp/%.c,packet arp lease ipconfig iface netlink)
+FUZZ_SRCS := tests/fuzz/fuzz_dhcp.c $(patsubst %,init/dhcp/%.c,packet arp lease ipconfig iface netlink timing)
 $(BUILD)/fuzz/fuzz_dhcp: $(FUZZ_SRCS) $(wildcard init/dhcp/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinit -fsanitize=fuzzer,address,undefined \

@@ -20,6 +20,7 @@
 #include "dhcp/netlink.h"
 #include "dhcp/packet.h"
 #include "dhcp/sock.h"
+#include "dhcp/timing.h"
 
 /* RFC 2131 figure 5, plus PROBING (ACK received, waiting out the ARP conflict window; RFC 2131 section
  * 4.4.1 says to check the address before using it and DECLINE it if in use). */
@@ -30,7 +31,6 @@ enum state { ST_INIT, ST_SELECTING, ST_REQUESTING, ST_PROBING, ST_BOUND, ST_RENE
 #define CARRIER_WAIT (3 * SEC)       /* how long to wait for carrier before the first DISCOVER anyway */
 #define REQUEST_TRIES 4              /* REQUESTs without an answer before starting over */
 #define DECLINE_WAIT (10 * SEC)      /* RFC 2131 3.1.5: at least ten seconds after a DECLINE */
-#define DEFAULT_LEASE 3600u          /* when an ACK carries no lease time */
 
 struct client {
 	const struct client_opts *o;
@@ -105,21 +105,9 @@ static const char *ip(struct in_addr a, char *buf)
 	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 }
 
-/* RFC 2131 4.1: 4 s, doubling to 64 s, randomised by +-1 s. */
 static int64_t backoff(struct client *c, int tries)
 {
-	int64_t base = (4 * SEC) << (tries < 4 ? tries : 4);
-	return base - SEC + rnd(c) % (2 * SEC + 1);
-}
-
-/* RENEWING/REBINDING: retransmit at half the remaining time, but not more often than once a minute
- * (RFC 2131 4.4.5) -- for leases shorter than that, once at the deadline. */
-static int64_t retransmit_before(int64_t now, int64_t deadline)
-{
-	int64_t left = deadline - now, wait = left / 2;
-	if (wait < 60 * SEC)
-		wait = left < 60 * SEC ? left : 60 * SEC;
-	return now + wait;
+	return dhcp_backoff_ms(tries, rnd(c));
 }
 
 static void close_fd(int *fd)
@@ -280,23 +268,13 @@ static int configure(struct client *c, const struct dhcp_info *ack)
 	if (ack->server_id.s_addr)
 		c->server = ack->server_id;
 	c->lease = *ack;
-	c->lease_s = ack->lease ? ack->lease : DEFAULT_LEASE;
-	/* T1/T2 default to 1/2 and 7/8 of the lease (RFC 2131 4.4.5); ignore values out of order. */
-	uint32_t t1 = c->lease_s / 2, t2 = (uint32_t)((uint64_t)c->lease_s * 7 / 8);
-	if (ack->t2 && ack->t2 <= c->lease_s)
-		t2 = ack->t2;
-	if (ack->t1 && ack->t1 <= t2)
-		t1 = ack->t1;
-	if (t1 > t2)
-		t1 = t2;
-	c->t1_s = t1;
-	c->t2_s = t2;
+	c->lease_s = dhcp_lease_times(ack->lease, ack->t1, ack->t2, &c->t1_s, &c->t2_s);
 	c->obtained = time(NULL) - (time_t)((c->now - c->request_sent) / SEC);
 	if (c->lease_s == DHCP_LEASE_INFINITE) {
 		c->t1 = c->t2 = c->expiry = NEVER;
 	} else {
-		c->t1 = c->request_sent + (int64_t)t1 * SEC;
-		c->t2 = c->request_sent + (int64_t)t2 * SEC;
+		c->t1 = c->request_sent + (int64_t)c->t1_s * SEC;
+		c->t2 = c->request_sent + (int64_t)c->t2_s * SEC;
 		c->expiry = c->request_sent + (int64_t)c->lease_s * SEC;
 	}
 	write_lease(c, "bound");
@@ -502,7 +480,7 @@ static void handle_timer(struct client *c)
 		}
 		c->request_sent = c->now;
 		send_msg(c, DHCPREQUEST, true);
-		c->next = retransmit_before(c->now, c->t2);
+		c->next = dhcp_retransmit_at(c->now, c->t2);
 		return;
 	case ST_REBINDING:
 		if (c->now >= c->expiry) {
@@ -513,7 +491,7 @@ static void handle_timer(struct client *c)
 		}
 		c->request_sent = c->now;
 		send_msg(c, DHCPREQUEST, false);
-		c->next = retransmit_before(c->now, c->expiry);
+		c->next = dhcp_retransmit_at(c->now, c->expiry);
 		return;
 	}
 }

@@ -361,6 +361,7 @@ static int run_client(struct args *a)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGPIPE);   /* a closed stdout must not kill the daemon: write() gets EPIPE instead */
 	sigprocmask(SIG_BLOCK, &set, NULL);
 
 	if (!a->foreground && !a->c.once) {

@@ -15,6 +15,7 @@
 #include "dhcp/arp.h"
 #include "dhcp/lease.h"
 #include "dhcp/packet.h"
+#include "dhcp/timing.h"
 
 static const uint8_t MAC[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
 #define XID 0x12345678u
@@ -463,6 +464,43 @@ static void test_pidfile_read(void **state)
 	rmdir(dir);
 }
 
+static void test_timing(void **state)
+{
+	(void)state;
+	/* backoff: 4, 8, 16, 32, 64, 64 s, each within +-1 s, covering the whole jitter range */
+	const int64_t base[] = { 4000, 8000, 16000, 32000, 64000, 64000, 64000 };
+	for (int tries = 0; tries < 7; tries++) {
+		assert_int_equal(dhcp_backoff_ms(tries, 0), base[tries] - 1000);
+		assert_int_equal(dhcp_backoff_ms(tries, 2000), base[tries] + 1000);
+		for (uint32_t r = 0; r < 100000; r += 7919) {
+			int64_t b = dhcp_backoff_ms(tries, r * 2654435761u);
+			assert_true(b >= base[tries] - 1000 && b <= base[tries] + 1000);
+		}
+	}
+	/* renew/rebind retransmissions: half the remaining time, not under a minute, never past the deadline */
+	assert_int_equal(dhcp_retransmit_at(0, 3600000), 1800000);
+	assert_int_equal(dhcp_retransmit_at(0, 100000), 60000);
+	assert_int_equal(dhcp_retransmit_at(0, 30000), 30000);
+	assert_int_equal(dhcp_retransmit_at(5000, 5000), 5000);
+	assert_int_equal(dhcp_retransmit_at(9000, 5000), 9000);
+	/* T1/T2 */
+	uint32_t t1, t2;
+	assert_int_equal(dhcp_lease_times(86400, 0, 0, &t1, &t2), 86400);
+	assert_int_equal(t1, 43200);
+	assert_int_equal(t2, 75600);
+	dhcp_lease_times(120, 60, 105, &t1, &t2);
+	assert_int_equal(t1, 60);
+	assert_int_equal(t2, 105);
+	dhcp_lease_times(100, 90, 80, &t1, &t2);     /* T1 after T2: T1 falls back to 1/2 */
+	assert_int_equal(t1, 50);
+	assert_int_equal(t2, 80);
+	dhcp_lease_times(100, 0, 200, &t1, &t2);     /* T2 after expiry: ignored */
+	assert_int_equal(t2, 87);
+	assert_int_equal(dhcp_lease_times(0, 0, 0, &t1, &t2), DHCP_DEFAULT_LEASE);
+	dhcp_lease_times(0xffffffffu, 0, 0, &t1, &t2);
+	assert_int_equal(t2, 3758096383u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -472,7 +510,7 @@ int main(void)
 		cmocka_unit_test(test_build),          cmocka_unit_test(test_frame),
 		cmocka_unit_test(test_frame_udp_checksum), cmocka_unit_test(test_netmask),
 		cmocka_unit_test(test_arp),            cmocka_unit_test(test_lease_text),
-		cmocka_unit_test(test_pidfile_read),
+		cmocka_unit_test(test_pidfile_read),   cmocka_unit_test(test_timing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
