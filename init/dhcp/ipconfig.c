@@ -172,7 +172,7 @@ int ipconfig_apply(const struct ipconfig *cfg, const char *resolv_path, char *if
 		if (sethostname(cfg->hostname, strlen(cfg->hostname)) < 0)
 			return -errno;
 	}
-	if (cfg->dns[0].s_addr || cfg->dns[1].s_addr) {
+	if ((cfg->dns[0].s_addr || cfg->dns[1].s_addr) && resolv_path && resolv_path[0]) {
 		struct dhcp_info info = { 0 };
 		for (int i = 0; i < 2; i++)
 			if (cfg->dns[i].s_addr)
