@@ -16,8 +16,9 @@ DHCPC = os.path.join(ROOT, "build", "bin", "dhcpc")
 _serial = itertools.count()
 
 
-def run(*cmd, check=True, **kw):
-    return subprocess.run(cmd, check=check, text=True, capture_output=True, **kw)
+def run(*cmd, check=True, timeout=60, **kw):
+    """Run to completion with captured output (never for a command that leaves a daemon holding the pipes)."""
+    return subprocess.run(cmd, check=check, text=True, capture_output=True, timeout=timeout, **kw)
 
 
 def unique(prefix):

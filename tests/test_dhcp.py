@@ -315,6 +315,31 @@ def test_static_ip_form(lab):
     assert r.returncode == 2 and "client-ip" in r.stderr
 
 
+def test_ip_dhcp_forms_start_clients(lab):
+    """ip= forms without a client address ask for DHCP: `dhcpc --static` starts the client in the background,
+    on the named device or on every Ethernet interface, and sends the hostname field."""
+    n = lab(subnet="10.78.0")
+    n.server_ip()
+    _, slog, _ = n.dnsmasq()
+    n.lease_dir = os.path.join(n.tmp, "run")
+    out = os.path.join(n.tmp, "static-dhcp.log")
+    for spec in (f":::::{n.cif}:dhcp", "::::fromipparam::any"):
+        # the daemon keeps stdout/stderr (the console): a file here, not a pipe nobody would close
+        with open(out, "w") as f:
+            r = subprocess.run(["ip", "netns", "exec", n.cli, DHCPC, "--static", spec, "--lease-dir", n.lease_dir,
+                                "--resolv-conf", os.path.join(n.tmp, "resolv.conf")], stdout=f, stderr=f,
+                               timeout=10)
+        assert r.returncode == 0, (spec, text(out))
+        pidfile = os.path.join(n.lease_dir, f"{n.cif}.pid")
+        assert os.path.exists(pidfile), spec          # written before --static returned
+        addr = n.wait_state("bound")["address"]
+        assert n.addresses() == [f"{addr}/24"]
+        r = run("ip", "netns", "exec", n.cli, DHCPC, "--release", "--lease-dir", n.lease_dir, n.cif, check=False)
+        assert r.returncode == 0, r.stderr
+        assert n.addresses() == [] and not os.path.exists(pidfile)
+    assert re.search(r"DHCPACK\(\S+\) [\d.]+ \S+ fromipparam", text(slog)), text(slog)[-2000:]
+
+
 def test_usage_and_errors(lab):
     r = run(DHCPC, "--help")
     assert r.returncode == 0 and "Exit codes: 0 ok, 1 failure, 2 usage" in r.stdout

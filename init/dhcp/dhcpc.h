@@ -23,8 +23,10 @@
  *   link down: stage 2 does that ("Shutting down network device... eth0").  The pid file disappearing
  *   is the signal that the release is done (a zombie the caller has not reaped yet does not matter).
  * - SIGUSR1 renews the lease at once (or retries at once when there is none).
- * - Kernel ip=: ip=dhcp (default) -> the above; ip=off/nodhcp -> do not start dhcpc; the static form
- *   -> `dhcpc --static VALUE` (see ipconfig.h), which configures the interface and exits.
+ * - Kernel ip=: ip=dhcp (default) -> the above; ip=off/nodhcp -> do not start dhcpc; any other value
+ *   -> `dhcpc --static VALUE` (see ipconfig.h): the static form configures the interface and exits; the
+ *   DHCP forms without a client address (":::::eth1:dhcp") start daemons as above (returns once their pid
+ *   files exist), on the named device or on every Ethernet interface.
  */
 #ifndef LIVEINIT_DHCP_DHCPC_H
 #define LIVEINIT_DHCP_DHCPC_H

@@ -46,7 +46,7 @@ int iface_get(const char *name, struct iface *out)
 
 /* /proc/net/dev lists every interface of this network namespace, one "  name: counters" line each
  * (read directly: if_nameindex() would pull malloc into the static binary). */
-int iface_first_ether(struct iface *out)
+int iface_list_ether(struct iface *out, int max)
 {
 	int fd = open("/proc/net/dev", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -58,8 +58,8 @@ int iface_first_ether(struct iface *out)
 		len += (size_t)n;
 	close(fd);
 	buf[len] = 0;
-	int best = -ENODEV;
-	for (char *line = buf; line && *line; ) {
+	int count = 0;
+	for (char *line = buf; line && *line && count < max;) {
 		char *nl = strchr(line, '\n');
 		if (nl)
 			*nl++ = 0;
@@ -69,14 +69,28 @@ int iface_first_ether(struct iface *out)
 			while (*line == ' ')
 				line++;
 			struct iface f;
-			if (iface_get(line, &f) == 0 && f.ether && (best < 0 || f.index < out->index)) {
-				*out = f;
-				best = 0;
+			if (iface_get(line, &f) == 0 && f.ether) {
+				int i = count++;   /* keep the list sorted by index */
+				for (; i > 0 && out[i - 1].index > f.index; i--)
+					out[i] = out[i - 1];
+				out[i] = f;
 			}
 		}
 		line = nl;
 	}
-	return best;
+	return count;
+}
+
+int iface_first_ether(struct iface *out)
+{
+	struct iface all[32];
+	int n = iface_list_ether(all, 32);
+	if (n < 0)
+		return n;
+	if (n == 0)
+		return -ENODEV;
+	*out = all[0];
+	return 0;
 }
 
 int iface_running(const char *name)

@@ -39,9 +39,11 @@ static const char usage_text[] =
 	"                       at most S seconds (default 10)\n"
 	"  --arp-wait MS        listen MS milliseconds for an address conflict after the ARP probe\n"
 	"                       (default 50; 0 = no probe)\n"
-	"  --static IPSPEC      apply the kernel's static ip= form and exit:\n"
+	"  --static IPSPEC      apply the value of the kernel's ip= and exit: the static form\n"
 	"                       <client-ip>:<server-ip>:<gw-ip>:<netmask>:<hostname>:<device>:<autoconf>\n"
-	"                       [:<dns0-ip>:<dns1-ip>:<ntp0-ip>]\n"
+	"                       [:<dns0-ip>:<dns1-ip>:<ntp0-ip>] configures the device; a form without\n"
+	"                       client-ip (autoconf dhcp/on/any) starts clients in the background on\n"
+	"                       <device>, or on every Ethernet interface\n"
 	"  --release            tell the client running on IFACE to release its lease, wait for it\n"
 	"  -h, --help           this text\n"
 	"\n"
@@ -162,6 +164,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		if (r >= 0)
 			return r;
 	}
+	if (!a->timeout_given)
+		a->c.timeout_s = a->release ? 10 : 30;
 	if (a->static_spec) {
 		if (iface)
 			return usage_error("--static takes no interface argument (the device is in IPSPEC): %s", iface);
@@ -170,8 +174,6 @@ static int parse_args(int argc, char **argv, struct args *a)
 	if (!iface || more_ifaces)
 		return usage_error("%s", iface ? "more than one IFACE" : "missing IFACE");
 	a->c.iface = iface;
-	if (!a->timeout_given)
-		a->c.timeout_s = a->release ? 10 : 30;
 	return -1;
 }
 
@@ -199,7 +201,37 @@ static bool pid_is_dhcpc(pid_t pid)
 	return strcmp(comm, "dhcpc\n") == 0;
 }
 
-static int run_static(const struct args *a)
+static int run_client(struct args *a);
+
+/* The DHCP forms of ip= (":::::eth1:dhcp", "::::myhost::any"): the client in the background on the named
+ * device, or on every Ethernet interface, sending the hostname field if there is one. */
+static int start_dhcp_for(const struct args *given, const struct ipconfig *cfg)
+{
+	struct args a = *given;
+	a.static_spec = NULL;
+	if (cfg->hostname[0] && !a.c.hostname)
+		a.c.hostname = cfg->hostname;
+	if (cfg->device[0]) {
+		a.c.iface = cfg->device;
+		return run_client(&a);
+	}
+	a.foreground = a.c.once = false;   /* one daemon per interface: none may hold up the next */
+	struct iface all[16];
+	int n = iface_list_ether(all, 16);
+	if (n <= 0) {
+		log_error("dhcpc: no Ethernet interface for ip=%s", given->static_spec);
+		return EXIT_FAIL;
+	}
+	int code = EXIT_OK;
+	for (int i = 0; i < n; i++) {
+		a.c.iface = all[i].name;
+		if (run_client(&a) != EXIT_OK)
+			code = EXIT_FAIL;
+	}
+	return code;
+}
+
+static int run_static(struct args *a)
 {
 	struct ipconfig cfg;
 	const char *why;
@@ -208,8 +240,7 @@ static int run_static(const struct args *a)
 	if (cfg.mode == IPCONFIG_OFF)
 		return EXIT_OK;
 	if (cfg.mode == IPCONFIG_DHCP)
-		return usage_error("--static: %s asks for DHCP, not a static address; run dhcpc IFACE",
-				   a->static_spec);
+		return start_dhcp_for(a, &cfg);
 	char ifname[IFNAMSIZ] = "";
 	const char *step;
 	int r = ipconfig_apply(&cfg, a->c.resolv_conf, ifname, &step);
@@ -364,7 +395,8 @@ static int run_client(struct args *a)
 	sigaddset(&set, SIGPIPE);   /* a closed stdout must not kill the daemon: write() gets EPIPE instead */
 	sigprocmask(SIG_BLOCK, &set, NULL);
 
-	if (!a->foreground && !a->c.once) {
+	bool daemon = !a->foreground && !a->c.once;
+	if (daemon) {
 		int code = daemonize(pidpath);
 		if (code >= 0)
 			return code;
@@ -380,6 +412,8 @@ static int run_client(struct args *a)
 	int code = client_run(&a->c, sigfd);
 	close(sigfd);
 	remove_pidfile(pidpath);
+	if (daemon)
+		exit(code);   /* the daemon never returns into its caller's loop (start_dhcp_for) */
 	return code;
 }
 
