@@ -110,6 +110,8 @@ def boot(harness, pc, tmp_path_factory):
         b.shutdown = m.output()[mark:]
         m.expect(r"dom0: leases: ([^\r\n]*) \(end\)", timeout=30)
         b.out["leases"] = m.child.match.group(1)
+        m.expect("dom0: dhcp-log end", timeout=30)
+        b.out["dhcp-log"] = "\n".join(re.findall(r"dom0: dhcp-log: ([^\r\n]*)", m.output()))
         b.status = m.expect_exit(timeout=60)
     except AssertionError as e:
         b.error = str(e)
@@ -192,8 +194,11 @@ def test_dhcp_on_netfront(boot):
     m = re.search(r"^\d+: (\S+)\s+inet (10\.77\.0\.\d+)/24", addr, re.M)
     assert m, f"no address from dom0's dnsmasq on the netfront interface:\n{addr}"
     iface, ip = m.groups()
-    assert ip in need(boot, "leases"), "dnsmasq in dom0 did not hand out the guest's address"
-    assert iface != "lo"
+    assert iface == "eth0", addr
+    log = need(boot, "dhcp-log")
+    assert re.search(rf"DHCPACK\(xenbr0\) {re.escape(ip)} ", log), f"dnsmasq in dom0 did not hand out {ip}:\n{log}"
+    # Stage 2 releases the lease when it brings the network down at poweroff.
+    assert re.search(rf"DHCPRELEASE\(xenbr0\) {re.escape(ip)} ", log), f"no DHCPRELEASE of {ip}:\n{log}"
 
 
 @pytest.mark.skipif(HAVE_DHCP, reason="the project's DHCP client is checked by test_dhcp_on_netfront")
