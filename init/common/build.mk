@@ -22,3 +22,20 @@ $(BUILD)/bin/liveinit-moddep: $(BUILD)/obj/common/moddep_cli.o $(BUILD)/obj/comm
 	$(CC) $(LDFLAGS) -o $@ $^
 ALL += $(BUILD)/bin/liveinit-moddep
 
+
+# liveinit-coldplug: load the modules of the devices under /sys (coldplug.c; stage 2 calls coldplug_run()).
+COLDPLUG_OBJS := $(BUILD)/obj/common/coldplug.o $(BUILD)/obj/common/moddep.o
+$(BUILD)/bin/liveinit-coldplug: $(BUILD)/obj/common/coldplug_cli.o $(COLDPLUG_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+ALL += $(BUILD)/bin/liveinit-coldplug
+ROOT_INSTALL += $(BUILD)/bin/liveinit-coldplug:/sbin/liveinit-coldplug
+ROOT_DEPS += $(BUILD)/bin/liveinit-coldplug
+
+# Unit test on fixture sysfs trees and the PC kernel's real modules.alias (from the live root's module tree).
+$(BUILD)/tests/test_coldplug: tests/unit/test_coldplug.c $(BUILD)/hostobj/common/coldplug.o \
+		$(BUILD)/hostobj/common/moddep.o $(BUILD)/rootmods/pc.stamp
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) -DPC_MODDIR=\"$(BUILD)/rootmods/pc/lib/modules/$(PC_KVER)\" \
+		-o $@ $(filter %.c %.o,$^) -lcmocka
+UNIT_TESTS += $(BUILD)/tests/test_coldplug
