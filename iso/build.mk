@@ -4,7 +4,7 @@
 #   ROOT_LINKS   += /DEST:TARGET   (a symlink; later ones win over busybox's)
 #   ROOT_TREES   += SRCDIR:/DEST   (a directory tree copied in)
 #   ROOT_DEPS    += FILES          (rebuild the root when these change)
-SQUASHFS_COMP ?= xz
+SQUASHFS_COMP ?= zstd
 ISO_LABEL     := LIVEINIT
 ROOT_DEPS     += iso/mkroot $(shell find iso/root -type f)
 
