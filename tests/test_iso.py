@@ -298,3 +298,25 @@ def test_remaster_failing_command_unbinds(tmp_path):
     assert not glob.glob(str(tmp_path / ".remaster.*"))
     assert not out.exists()
     assert uml.sha256(ISO) == before
+
+
+# ---- liveinit-coldplug as a command (the library has cmocka tests: tests/unit/test_coldplug.c) ----
+
+def test_coldplug_cli_dry_run(tmp_path):
+    tool = os.path.join(BUILD, "bin", "liveinit-coldplug")
+    moddir = os.path.join(BUILD, "rootmods", "pc", "lib", "modules", make_var("PC_KVER"))
+    dev = tmp_path / "sys" / "devices" / "pci0000:00" / "0000:00:03.0"
+    dev.mkdir(parents=True)
+    (dev / "modalias").write_text("pci:v00008086d0000100Esv00001AF4sd00001100bc02sc00i00\n")
+    (tmp_path / "sys" / "module").mkdir()
+    r = subprocess.run([tool, "--dry-run", "--sysroot", str(tmp_path), "--moddir", moddir], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == [moddir + "/kernel/drivers/net/ethernet/intel/e1000/e1000.ko"]
+    assert "1 devices, 1 with a module, 1 modules loaded" in r.stderr
+
+    r = subprocess.run([tool, "--sysroot", str(tmp_path), "--moddir", str(tmp_path / "none")], capture_output=True,
+                       text=True)
+    assert r.returncode == 1 and "unable to read %s/none/modules.dep" % tmp_path in r.stderr, r.stderr
+    r = subprocess.run([tool, "--bogus"], capture_output=True, text=True)
+    assert r.returncode == 2 and "usage:" in r.stderr
