@@ -148,7 +148,7 @@ def test_qemu_dhcp_address():
         out = ""
         for _ in range(30):
             out = q.shell("ip -4 addr show eth0; sleep 2")
-            if "10.0.2.15" in out:
+            if "inet 10.0.2.15/24" in out:
                 break
         assert "inet 10.0.2.15/24" in out, out
         assert q.poweroff(timeout=120) == 0
