@@ -157,9 +157,9 @@ class Lab:
         except FileNotFoundError:
             return {}
         out = {}
-        for line in text.splitlines():
+        for line in text.splitlines():   # a repeated key (dns) keeps its first value
             k, _, v = line.partition("=")
-            out.setdefault(k, v) if k != "dns" else out.setdefault("dns", v)
+            out.setdefault(k, v)
         return out
 
     def wait_state(self, state, timeout=20):

@@ -297,7 +297,7 @@ def test_static_ip_form(lab):
     resolv = os.path.join(n.tmp, "resolv.conf")
     # a private UTS namespace: the hostname field must not rename this machine
     r = run("unshare", "--uts", "sh", "-c",
-            f'ip netns exec "$1" "$2" --static "$3" --resolv-conf "$4" --lease-dir "$5" && hostname',
+            'ip netns exec "$1" "$2" --static "$3" --resolv-conf "$4" --lease-dir "$5" && hostname',
             "sh", n.cli, DHCPC, spec, resolv, os.path.join(n.tmp, "run"), check=False)
     assert r.returncode == 0, r.stderr
     assert r.stdout.endswith("statichost\n")
