@@ -175,6 +175,22 @@ def _wait(cond, what, timeout=30):
         time.sleep(0.2)
 
 
+def test_plain_session_without_tmux(rundir):
+    """The fallback the live root uses (no tmux there): a detached process, console = log + fifo."""
+    env = {"CREATE_MUX": "plain"}
+    name = rundir.create("--mem", "64M", env=env)
+    rundir.wait_log(name, READY, timeout=90)
+    assert stat.S_ISFIFO(os.stat(os.path.join(rundir.path, "guests", name, "console")).st_mode)
+    assert not os.path.exists(os.path.join(rundir.path, "tmux.sock"))
+    st, out = rundir.shell(name, "cat /proc/cmdline")
+    assert st == 0 and "uml_dir=%s/uml" % rundir.path in out, out
+    assert rundir.list()[name]["state"] == "running"
+    p = rundir.run("stop", name, env=env, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert_shut_down_cleanly(rundir, name)
+    assert rundir.processes() == []
+
+
 def test_stop_force_kills(rundir):
     name = rundir.create("--mem", "64M")
     rundir.wait_log(name, SWITCH, timeout=90)
