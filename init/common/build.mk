@@ -22,3 +22,27 @@ $(BUILD)/bin/liveinit-moddep: $(BUILD)/obj/common/moddep_cli.o $(BUILD)/obj/comm
 	$(CC) $(LDFLAGS) -o $@ $^
 ALL += $(BUILD)/bin/liveinit-moddep
 
+
+# Unit tests of the cmdline parser + platform detection, the module resolver and SHA-256: host gcc with
+# ASan/UBSan like test_probe.  test_moddep reads the real modules.dep of $(KMODDIR) (compiled in; the
+# environment variable MODDEP_DIR overrides it).
+UT_COMMON_OBJS := cmdline platform moddep sha256
+$(UT_COMMON_OBJS:%=$(BUILD)/hostobj/common/%_asan.o): $(BUILD)/hostobj/common/%_asan.o: init/common/%.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -c -o $@ $<
+$(BUILD)/tests/test_cmdline: tests/unit/test_cmdline.c $(BUILD)/hostobj/common/cmdline_asan.o \
+		$(BUILD)/hostobj/common/platform_asan.o
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -o $@ $^ -lcmocka
+$(BUILD)/tests/test_moddep: tests/unit/test_moddep.c $(BUILD)/hostobj/common/moddep_asan.o
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -DMODDEP_DEFAULT_DIR=\"$(KMODDIR)\" -o $@ $^ -lcmocka
+UT_STAGE1_OBJS := mediacheck util
+$(UT_STAGE1_OBJS:%=$(BUILD)/hostobj/stage1/%_asan.o): $(BUILD)/hostobj/stage1/%_asan.o: init/stage1/%.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -c -o $@ $<
+$(BUILD)/tests/test_sha256: tests/unit/test_sha256.c $(BUILD)/hostobj/common/sha256_asan.o \
+		$(BUILD)/hostobj/stage1/mediacheck_asan.o $(BUILD)/hostobj/stage1/util_asan.o
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -o $@ $^ -lcmocka
+UNIT_TESTS += $(BUILD)/tests/test_cmdline $(BUILD)/tests/test_moddep $(BUILD)/tests/test_sha256

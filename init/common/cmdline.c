@@ -15,10 +15,16 @@ static void warn(struct live_config *cfg, const char *fmt, ...)
 {
 	if (cfg->nwarnings >= CMDLINE_MAX_WARNINGS)
 		return;
+	char *w = cfg->warnings[cfg->nwarnings++];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(cfg->warnings[cfg->nwarnings++], sizeof cfg->warnings[0], fmt, ap);
+	vsnprintf(w, sizeof cfg->warnings[0], fmt, ap);
 	va_end(ap);
+	/* The warning quotes the bad value: keep it one printable line (a quoted value can hold a newline,
+	 * and an escape sequence would reach the console). */
+	for (; *w; w++)
+		if ((unsigned char)*w < 0x20 || *w == 0x7f)
+			*w = '?';
 }
 
 static void set_defaults(struct live_config *cfg)
@@ -75,6 +81,17 @@ static bool valid_hostname(const char *v)
 	return true;
 }
 
+/* A name directly under /dev ("ttyS0", "hvc0"): no '/', no "." or "..", no control or shell characters. */
+static bool valid_device_name(const char *v)
+{
+	if (!*v || *v == '.')
+		return false;
+	for (const char *p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("_-.:", *p))
+			return false;
+	return true;
+}
+
 static void parse_root(struct live_config *cfg, const char *v)
 {
 	if (!valid_root(v) || !copy_value(cfg->root, sizeof cfg->root, v)) {
@@ -122,11 +139,12 @@ static void parse_console(struct live_config *cfg, const char *v)
 	}
 	memcpy(name, v, n);
 	name[n] = '\0';
-	if (strchr(name, '/') && strncmp(name, "/dev/", 5) != 0) {
+	const char *dev = strncmp(name, "/dev/", 5) == 0 ? name + 5 : name;
+	if (!valid_device_name(dev)) {
 		warn(cfg, "console=%.60s: unusable device name; ignored", v);
 		return;
 	}
-	strcpy(cfg->console, strncmp(name, "/dev/", 5) == 0 ? name + 5 : name);
+	strcpy(cfg->console, dev);
 }
 
 static void parse_ip(struct live_config *cfg, const char *v)

@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 /* Set once from the command line before anything is printed; a process-wide output mode. */
 static bool quiet_mode;
@@ -48,13 +49,17 @@ void log_done(const char *word)
 	fflush(stdout);
 }
 
+/* Debug lines carry CLOCK_MONOTONIC milliseconds, so `debug` doubles as a boot profile. */
 void log_debug(const char *fmt, ...)
 {
 	if (!debug_mode)
 		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	fprintf(stderr, "liveinit: debug: [%ld.%03ld] ", (long)ts.tv_sec, ts.tv_nsec / 1000000);
 	va_list ap;
 	va_start(ap, fmt);
-	vprint(stderr, "liveinit: debug: ", fmt, ap, "\n");
+	vprint(stderr, "", fmt, ap, "\n");
 	va_end(ap);
 }
 

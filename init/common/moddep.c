@@ -45,16 +45,22 @@ static int read_file(const char *path, char **out)
 	return 0;
 }
 
+/* The name of the path in[0..len), which need not be NUL-terminated there. */
+static void normalise_span(const char *in, size_t len, char *out, size_t size)
+{
+	const char *base = in;
+	for (size_t i = 0; i < len; i++)
+		if (in[i] == '/')
+			base = in + i + 1;
+	size_t n = 0;
+	for (; base + n < in + len && base[n] != '.' && n + 1 < size; n++)
+		out[n] = base[n] == '-' ? '_' : base[n];
+	out[n] = '\0';
+}
+
 void moddep_normalise(const char *in, char *out, size_t size)
 {
-	const char *base = strrchr(in, '/');
-	base = base ? base + 1 : in;
-	size_t n = strcspn(base, ".");
-	if (n >= size)
-		n = size - 1;
-	for (size_t i = 0; i < n; i++)
-		out[i] = base[i] == '-' ? '_' : base[i];
-	out[n] = '\0';
+	normalise_span(in, strlen(in), out, size);
 }
 
 static size_t count_lines(const char *text)
@@ -199,11 +205,12 @@ static enum moddep_status resolve(const struct moddep *md, const char *name, str
 		return is_builtin(md, name) ? MODDEP_BUILTIN : MODDEP_MISSING;
 	if (in_list(list, e->path))
 		return MODDEP_OK;
-	char deps[4096];
-	snprintf(deps, sizeof deps, "%s", e->deps);
-	for (char *save = NULL, *tok = strtok_r(deps, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+	/* Walk the dependency paths in place: a line can be longer than any fixed copy of it. */
+	for (const char *p = e->deps + strspn(e->deps, " \t"); *p; p += strspn(p, " \t")) {
+		size_t len = strcspn(p, " \t");
 		char dname[128];
-		moddep_normalise(tok, dname, sizeof dname);
+		normalise_span(p, len, dname, sizeof dname);
+		p += len;
 		enum moddep_status rc = resolve(md, dname, list, depth + 1);
 		if (rc < 0)
 			return rc;

@@ -41,6 +41,7 @@ static void read_config(struct live_config *cfg)
 int main(int argc, char **argv)
 {
 	(void)argc;
+	double started = monotonic_now();
 	struct s1_error err;
 	struct live_config cfg;
 	struct medium medium;
@@ -48,7 +49,9 @@ int main(int argc, char **argv)
 	if (early_mounts(&err) < 0)
 		fatal(&err);
 	read_config(&cfg);
+	log_debug("modules");
 	modules_load_initial();
+	log_debug("modules loaded");
 	maybe_break(&cfg, BREAK_PREMOUNT, "premount");
 
 	if (media_find(&cfg, &medium, &err) < 0)
@@ -59,11 +62,13 @@ int main(int argc, char **argv)
 	}
 	maybe_break(&cfg, BREAK_MOUNT, "mount");
 
+	log_debug("found %s", medium.dev);
 	if (rootfs_mount(&cfg, &medium, &err) < 0)
 		fatal(&err);
 	maybe_break(&cfg, BREAK_SWITCH, "switch");
 
+	log_debug("root mounted");
 	log_step("Switching to the live root, running %s", cfg.init);
-	switch_root(&cfg, argv, &err);
+	switch_root(&cfg, argv, started, &err);
 	fatal(&err);
 }

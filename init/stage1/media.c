@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -13,13 +12,6 @@
 
 #define LIVE_LABEL "LIVEINIT"
 #define POLL_MS 50
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* Block devices worth probing: skip RAM disks, unused loops and the like. */
 static bool candidate(const char *name)
@@ -120,7 +112,7 @@ int media_find(const struct live_config *cfg, struct medium *m, struct s1_error 
 			 : !strncmp(cfg->root, "LABEL=", 6)     ? WANT_LABEL
 			 : !strncmp(cfg->root, "UUID=", 5)      ? WANT_UUID
 								: WANT_NAME;
-	double deadline = now() + cfg->rootdelay;
+	double deadline = monotonic_now() + cfg->rootdelay;
 	int last_err = ENOENT;
 	bool announced = false;
 	for (int pass = 0;; pass++) {
@@ -131,7 +123,7 @@ int media_find(const struct live_config *cfg, struct medium *m, struct s1_error 
 				log_done("found");
 			return 0;
 		}
-		if (!cfg->rootwait && now() >= deadline)
+		if (!cfg->rootwait && monotonic_now() >= deadline)
 			break;
 		if (!announced) {
 			log_begin("Waiting for %s", describe(cfg, want));

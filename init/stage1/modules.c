@@ -122,8 +122,8 @@ int module_need_loop(struct s1_error *err)
 	if (load("loop", err) < 0)
 		return -1;
 	/* devtmpfs creates the node as the driver registers; wait briefly for it. */
-	for (int i = 0; i < 100 && access("/dev/loop-control", F_OK) < 0; i++)
-		usleep(10000);
+	for (int i = 0; i < 1000 && access("/dev/loop-control", F_OK) < 0; i++)
+		usleep(1000);
 	if (access("/dev/loop-control", F_OK) < 0)
 		return s1_fail(err, "loop driver loaded but /dev/loop-control did not appear: %s", strerror(errno));
 	return 0;

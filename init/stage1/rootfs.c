@@ -61,8 +61,8 @@ static int loop_attach(const char *path, char *dev, size_t size, struct s1_error
 	if (file < 0)
 		return s1_fail(err, "unable to open %s: %s", path, strerror(errno));
 	int loop = -1;
-	for (int i = 0; i < 100 && (loop = open(dev, O_RDONLY | O_CLOEXEC)) < 0 && errno == ENOENT; i++)
-		usleep(10000); /* devtmpfs creates the node just after the ioctl */
+	for (int i = 0; i < 1000 && (loop = open(dev, O_RDONLY | O_CLOEXEC)) < 0 && errno == ENOENT; i++)
+		usleep(1000); /* devtmpfs creates the node just after the ioctl */
 	if (loop < 0) {
 		saved = errno;
 		close(file);

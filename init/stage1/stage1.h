@@ -45,7 +45,10 @@ int rootfs_mount(const struct live_config *cfg, const struct medium *m, struct s
 int media_check(const char *squashfs_path, struct s1_error *err);
 
 /* switchroot.c: move mounts, delete the initramfs, chroot, exec init.  Returns only on failure. */
-int switch_root(const struct live_config *cfg, char **argv, struct s1_error *err);
+int switch_root(const struct live_config *cfg, char **argv, double started, struct s1_error *err);
+
+/* Seconds on CLOCK_MONOTONIC. */
+double monotonic_now(void);
 
 /* rescue.c: the console shell.  rescue_shell() returns when the shell exits (break= points);
  * rescue_forever() never returns (fatal errors: PID 1 must not exit). */

@@ -65,7 +65,7 @@ static int check_init(const struct live_config *cfg, struct s1_error *err)
 	return 0;
 }
 
-int switch_root(const struct live_config *cfg, char **argv, struct s1_error *err)
+int switch_root(const struct live_config *cfg, char **argv, double started, struct s1_error *err)
 {
 	struct statfs sfs;
 	struct stat root, newroot;
@@ -91,7 +91,8 @@ int switch_root(const struct live_config *cfg, char **argv, struct s1_error *err
 	/* Bench and debugging read this from the kernel log, where it carries the kernel's timestamp. */
 	int kmsg = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
 	if (kmsg >= 0) {
-		dprintf(kmsg, "<5>liveinit: stage 1 done, exec %s\n", cfg->init);
+		dprintf(kmsg, "<5>liveinit: stage 1 done in %.1f ms, exec %s\n", (monotonic_now() - started) * 1e3,
+			cfg->init);
 		close(kmsg);
 	}
 	argv[0] = (char *)cfg->init;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "stage1/stage1.h"
 
@@ -45,4 +46,11 @@ int mount_fs(const char *src, const char *target, const char *type, unsigned lon
 		return s1_fail(err, "unable to mount %s on %s (%s): %s", src, target, type ? type : "move",
 			       strerror(errno));
 	return 0;
+}
+
+double monotonic_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }

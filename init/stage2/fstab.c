@@ -1,0 +1,585 @@
+#include "stage2/fstab.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/mountinfo.h"
+
+static const char *const pc_prefixes[] = { "sd", "vd", "hd", "nvme", "mmcblk", NULL };
+static const char *const uml_prefixes[] = { "ubd", NULL };
+static const char *const xen_prefixes[] = { "xvd", NULL };
+
+bool fstab_name_wanted(enum platform p, const char *name)
+{
+	const char *const *prefixes = p == PLATFORM_UML ? uml_prefixes : p == PLATFORM_XEN ? xen_prefixes : pc_prefixes;
+	for (; *prefixes; prefixes++)
+		if (strncmp(name, *prefixes, strlen(*prefixes)) == 0)
+			return true;
+	return false;
+}
+
+bool fstab_name_safe(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n >= FSTAB_NAME_MAX)
+		return false;
+	for (const char *c = name; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
+			return false;
+	return true;
+}
+
+/* printf into a fixed buffer; -ENAMETOOLONG instead of a silently truncated path. */
+static int pathf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int pathf(char *buf, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int len = vsnprintf(buf, n, fmt, ap);
+	va_end(ap);
+	return (len < 0 || (size_t)len >= n) ? -ENAMETOOLONG : 0;
+}
+
+/* First line of a small sysfs attribute, without the newline.  Returns 0 or -errno. */
+static int read_attr(const char *path, char *buf, size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t r = read(fd, buf, n - 1);
+	int err = errno;
+	close(fd);
+	if (r < 0)
+		return -err;
+	buf[r] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/* A name fit for a console line: hostile bytes shown as '?'. */
+static void printable(const char *in, char *out, size_t n)
+{
+	size_t i = 0;
+	for (; in[i] && i + 1 < n; i++)
+		out[i] = (in[i] > ' ' && in[i] < 0x7f) ? in[i] : '?';
+	out[i] = '\0';
+}
+
+static int add_note(struct fstab_scan *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int add_note(struct fstab_scan *s, const char *fmt, ...)
+{
+	char **n = realloc(s->notes, (s->nnotes + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	s->notes = n;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&s->notes[s->nnotes], fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	s->nnotes++;
+	return 0;
+}
+
+/* Whole disks whose partitions are listed separately: sysfs puts each partition's directory, with a
+ * `partition` attribute, inside its disk's directory. */
+static bool has_partitions(const char *devdir)
+{
+	DIR *d = opendir(devdir);
+	if (!d)
+		return false;
+	bool found = false;
+	struct dirent *de;
+	char path[PATH_MAX];
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (pathf(path, sizeof(path), "%s/%s/partition", devdir, de->d_name) == 0 && access(path, F_OK) == 0)
+			found = true;
+	}
+	closedir(d);
+	return found;
+}
+
+/* A device with holders (device-mapper, md) is used by another block device. */
+static bool has_holders(const char *devdir)
+{
+	char path[PATH_MAX];
+	if (pathf(path, sizeof(path), "%s/holders", devdir))
+		return false;
+	DIR *d = opendir(path);
+	if (!d)
+		return false;
+	bool found = false;
+	struct dirent *de;
+	while (!found && (de = readdir(d)))
+		found = de->d_name[0] != '.';
+	closedir(d);
+	return found;
+}
+
+static enum fstab_use mount_use(const struct mount_table *mt, unsigned major, unsigned minor)
+{
+	enum fstab_use use = USE_FREE;
+	for (size_t i = 0; i < mt->count; i++) {
+		const struct mount_entry *e = &mt->entries[i];
+		if (e->major != major || e->minor != minor)
+			continue;
+		if (!mount_option_present(e->super_options, "ro") && !mount_option_present(e->options, "ro"))
+			return USE_BUSY;
+		use = USE_MOUNTED_RO;
+	}
+	return use;
+}
+
+/* Is /dev/NAME listed in a /proc/swaps text? */
+static bool swap_listed(const char *swaps, const char *name)
+{
+	char dev[FSTAB_NAME_MAX + 8];
+	snprintf(dev, sizeof(dev), "/dev/%.*s", FSTAB_NAME_MAX - 1, name);
+	size_t n = strlen(dev);
+	for (const char *line = swaps; line && *line;) {
+		if (strncmp(line, dev, n) == 0 && (line[n] == ' ' || line[n] == '\t'))
+			return true;
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return false;
+}
+
+static int scan_one(const char *root, const char *name, const struct mount_table *mt, const char *swaps,
+		    struct fstab_scan *s, size_t *cap)
+{
+	char devdir[PATH_MAX], path[PATH_MAX], attr[64];
+	if (pathf(devdir, sizeof(devdir), "%s/sys/class/block/%s", root, name))
+		return 0;
+	if (pathf(path, sizeof(path), "%s/size", devdir) == 0 && read_attr(path, attr, sizeof(attr)) == 0 &&
+	    strcmp(attr, "0") == 0)
+		return 0; /* empty drive */
+	if (has_partitions(devdir))
+		return 0;
+
+	struct fstab_dev d;
+	memset(&d, 0, sizeof(d));
+	snprintf(d.name, sizeof(d.name), "%.*s", FSTAB_NAME_MAX - 1, name);
+	if (pathf(path, sizeof(path), "%s/ro", devdir) == 0 && read_attr(path, attr, sizeof(attr)) == 0)
+		d.ro = strcmp(attr, "1") == 0;
+	unsigned major, minor;
+	if (pathf(path, sizeof(path), "%s/dev", devdir) == 0 && read_attr(path, attr, sizeof(attr)) == 0 &&
+	    sscanf(attr, "%u:%u", &major, &minor) == 2)
+		d.use = mount_use(mt, major, minor);
+	if (has_holders(devdir))
+		d.use = USE_BUSY;
+	d.swap_active = swaps && swap_listed(swaps, name);
+
+	if (pathf(path, sizeof(path), "%s/dev/%s", root, name))
+		return 0;
+	int r = probe_path(path, &d.probe);
+	if (r < 0)
+		return add_note(s, "cannot probe %s: %s", path, strerror(-r));
+	if (d.probe.type == FS_UNKNOWN)
+		return 0;
+
+	if (s->count == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct fstab_dev *n = realloc(s->devs, ncap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		s->devs = n;
+		*cap = ncap;
+	}
+	s->devs[s->count++] = d;
+	return 0;
+}
+
+static int dev_cmp(const void *a, const void *b)
+{
+	return strverscmp(((const struct fstab_dev *)a)->name, ((const struct fstab_dev *)b)->name);
+}
+
+int fstab_scan(const char *root, enum platform p, struct fstab_scan *out)
+{
+	memset(out, 0, sizeof(*out));
+	char path[PATH_MAX];
+	if (pathf(path, sizeof(path), "%s/sys/class/block", root))
+		return -ENAMETOOLONG;
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+
+	struct mount_table mt = { 0 };
+	char mipath[PATH_MAX], swpath[PATH_MAX];
+	if (pathf(mipath, sizeof(mipath), "%s/proc/self/mountinfo", root) == 0)
+		mountinfo_read(mipath, &mt); /* none readable: nothing is in use */
+	char *swaps = NULL;
+	if (pathf(swpath, sizeof(swpath), "%s/proc/swaps", root) == 0)
+		read_file_text(swpath, &swaps);
+
+	size_t cap = 0;
+	int rc = 0;
+	struct dirent *de;
+	while (rc == 0 && (de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (!fstab_name_wanted(p, de->d_name))
+			continue;
+		if (!fstab_name_safe(de->d_name)) {
+			char shown[FSTAB_NAME_MAX * 2];
+			printable(de->d_name, shown, sizeof(shown));
+			rc = add_note(out, "skipping block device with an unexpected name \"%s\"", shown);
+			continue;
+		}
+		rc = scan_one(root, de->d_name, &mt, swaps, out, &cap);
+	}
+	closedir(d);
+	mountinfo_free(&mt);
+	free(swaps);
+	if (rc) {
+		fstab_scan_free(out);
+		return rc;
+	}
+	qsort(out->devs, out->count, sizeof(*out->devs), dev_cmp);
+	return 0;
+}
+
+void fstab_scan_free(struct fstab_scan *s)
+{
+	for (size_t i = 0; i < s->nnotes; i++)
+		free(s->notes[i]);
+	free(s->notes);
+	free(s->devs);
+	memset(s, 0, sizeof(*s));
+}
+
+/* A growing string; on out of memory it stays failed and the caller gets NULL. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+static void sb_add(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_add(struct sbuf *b, const char *fmt, ...)
+{
+	if (b->failed)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || b->len + (size_t)n + 1 > b->cap) {
+		size_t ncap = (b->cap ? b->cap : 256);
+		while (n >= 0 && b->len + (size_t)n + 1 > ncap)
+			ncap *= 2;
+		char *p = n < 0 ? NULL : realloc(b->p, ncap);
+		if (!p) {
+			b->failed = true;
+			return;
+		}
+		b->p = p;
+		b->cap = ncap;
+	}
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+static char *sb_take(struct sbuf *b)
+{
+	if (b->failed) {
+		free(b->p);
+		return NULL;
+	}
+	if (!b->p)
+		return strdup("");
+	return b->p;
+}
+
+/* Do the first two fields of any non-comment line of text name this device? */
+static bool user_lists(const char *text, const struct fstab_dev *d)
+{
+	char dev[64], mnt[64], uuid[64], label[80];
+	snprintf(dev, sizeof(dev), "/dev/%s", d->name);
+	snprintf(mnt, sizeof(mnt), "/mnt/%s", d->name);
+	snprintf(uuid, sizeof(uuid), "UUID=%s", d->probe.uuid);
+	snprintf(label, sizeof(label), "LABEL=%s", d->probe.label);
+	for (const char *line = text; line && *line;) {
+		const char *eol = strchr(line, '\n');
+		size_t len = eol ? (size_t)(eol - line) : strlen(line);
+		char buf[1024];
+		if (len >= sizeof(buf))
+			len = sizeof(buf) - 1;
+		memcpy(buf, line, len);
+		buf[len] = '\0';
+		char *save = NULL;
+		char *src = strtok_r(buf, " \t", &save);
+		char *dst = src ? strtok_r(NULL, " \t", &save) : NULL;
+		if (src && src[0] != '#') {
+			mountinfo_unescape(src); /* fstab escapes like mountinfo: \040 */
+			if (dst)
+				mountinfo_unescape(dst);
+			if (strcmp(src, dev) == 0 || (dst && d->probe.type != FS_SWAP && strcmp(dst, mnt) == 0) ||
+			    (d->probe.uuid[0] && strcmp(src, uuid) == 0) || (d->probe.label[0] && strcmp(src, label) == 0))
+				return true;
+		}
+		line = eol ? eol + 1 : NULL;
+	}
+	return false;
+}
+
+char *fstab_render_section(const struct fstab_scan *s, const char *user_text)
+{
+	struct sbuf b = { 0 };
+	sb_add(&b, "%s: written at boot from the partition scan; keep your own lines outside this section\n",
+	       FSTAB_BEGIN);
+	for (size_t i = 0; i < s->count; i++) {
+		const struct fstab_dev *d = &s->devs[i];
+		const char *type = fs_type_name(d->probe.type);
+		if (user_text && user_lists(user_text, d)) {
+			sb_add(&b, "# /dev/%s (%s): listed above, left to that line\n", d->name, type);
+		} else if (d->use == USE_BUSY) {
+			sb_add(&b, "# /dev/%s (%s): in use, left out\n", d->name, type);
+		} else if (d->probe.type == FS_SWAP) {
+			if (d->ro)
+				sb_add(&b, "# /dev/%s (swap): read-only device, left out\n", d->name);
+			else
+				sb_add(&b, "/dev/%s\tnone\tswap\tsw\t0\t0\n", d->name);
+		} else {
+			bool ro = d->ro || d->use == USE_MOUNTED_RO || d->probe.type == FS_ISO9660 ||
+				  d->probe.type == FS_SQUASHFS;
+			sb_add(&b, "/dev/%s\t/mnt/%s\t%s\t%s\t0\t0\n", d->name, d->name, type, ro ? "noauto,ro" : "noauto");
+		}
+	}
+	sb_add(&b, "%s\n", FSTAB_END);
+	return sb_take(&b);
+}
+
+static bool line_starts(const char *line, const char *marker)
+{
+	size_t n = strlen(marker);
+	return strncmp(line, marker, n) == 0 && (line[n] == '\0' || line[n] == '\n' || line[n] == ':' ||
+						 line[n] == ' ' || line[n] == '\t');
+}
+
+/* Does a line starting at p, after a BEGIN, reach an END line?  Returns the offset just past that END line. */
+static const char *find_end(const char *p)
+{
+	while (p && *p) {
+		if (line_starts(p, FSTAB_END)) {
+			const char *eol = strchr(p, '\n');
+			return eol ? eol + 1 : p + strlen(p);
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return NULL;
+}
+
+char *fstab_strip_section(const char *old_text, size_t *insert_at, bool *had_section)
+{
+	struct sbuf b = { 0 };
+	*had_section = false;
+	*insert_at = 0;
+	const char *p = old_text ? old_text : "";
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		const char *next = eol ? eol + 1 : p + strlen(p);
+		const char *end;
+		/* A BEGIN without its END is kept as it is: never drop lines we cannot prove are ours. */
+		if (line_starts(p, FSTAB_BEGIN) && (end = find_end(next))) {
+			if (!*had_section)
+				*insert_at = b.len;
+			*had_section = true;
+			p = end;
+			continue;
+		}
+		sb_add(&b, "%.*s", (int)(next - p), p);
+		p = next;
+	}
+	if (!*had_section)
+		*insert_at = b.len;
+	return sb_take(&b);
+}
+
+char *fstab_merge(const char *old_text, const struct fstab_scan *s)
+{
+	size_t at;
+	bool had;
+	char *user = fstab_strip_section(old_text, &at, &had);
+	if (!user)
+		return NULL;
+	char *section = fstab_render_section(s, user);
+	if (!section) {
+		free(user);
+		return NULL;
+	}
+	struct sbuf b = { 0 };
+	sb_add(&b, "%.*s", (int)at, user);
+	if (at > 0 && user[at - 1] != '\n')
+		sb_add(&b, "\n");
+	sb_add(&b, "%s", section);
+	sb_add(&b, "%s", user + at);
+	if (b.len > 0 && b.p && b.p[b.len - 1] != '\n')
+		sb_add(&b, "\n");
+	free(user);
+	free(section);
+	return sb_take(&b);
+}
+
+static int mkdir_ok(const char *path)
+{
+	if (mkdir(path, 0755) == 0 || errno == EEXIST)
+		return 0;
+	return -errno;
+}
+
+int fstab_make_mountpoints(const char *root, const struct fstab_scan *s, char *failed_path, size_t n)
+{
+	char path[PATH_MAX];
+	int first = 0;
+	if (pathf(path, sizeof(path), "%s/mnt", root) == 0 && (first = mkdir_ok(path)) < 0) {
+		snprintf(failed_path, n, "%s", path);
+		return first;
+	}
+	for (size_t i = 0; i < s->count; i++) {
+		const struct fstab_dev *d = &s->devs[i];
+		if (d->probe.type == FS_SWAP || d->use == USE_BUSY)
+			continue;
+		int r = pathf(path, sizeof(path), "%s/mnt/%s", root, d->name);
+		if (r == 0)
+			r = mkdir_ok(path);
+		if (r < 0 && first == 0) {
+			first = r;
+			snprintf(failed_path, n, "%s", path);
+		}
+	}
+	return first;
+}
+
+int read_file_text(const char *path, char **text)
+{
+	*text = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	struct sbuf b = { 0 };
+	char buf[4096];
+	ssize_t r;
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		sb_add(&b, "%.*s", (int)r, buf);
+	int err = r < 0 ? errno : 0;
+	close(fd);
+	char *t = sb_take(&b);
+	if (err || !t) {
+		free(t);
+		return err ? -err : -ENOMEM;
+	}
+	*text = t;
+	return 0;
+}
+
+int write_file_atomic(const char *path, const char *text)
+{
+	char tmp[PATH_MAX];
+	if (pathf(tmp, sizeof(tmp), "%s.new", path))
+		return -ENAMETOOLONG;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(text), off = 0;
+	int err = 0;
+	while (off < len) {
+		ssize_t w = write(fd, text + off, len - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			err = errno;
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (!err && fsync(fd) < 0)
+		err = errno;
+	if (close(fd) < 0 && !err)
+		err = errno;
+	if (!err && rename(tmp, path) < 0)
+		err = errno;
+	if (err) {
+		unlink(tmp);
+		return -err;
+	}
+	/* The rename itself must reach the disk too. */
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash) {
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+	}
+	return 0;
+}
+
+int fstab_generate(const char *root, enum platform p, const char *output, bool mkdirs, struct fstab_scan *scan,
+		   char *what, size_t n)
+{
+	int r = fstab_scan(root, p, scan);
+	if (r < 0) {
+		snprintf(what, n, "scan %s/sys/class/block", root);
+		return r;
+	}
+	if (mkdirs) {
+		char failed[PATH_MAX];
+		r = fstab_make_mountpoints(root, scan, failed, sizeof(failed));
+		if (r < 0) {
+			snprintf(what, n, "create %s", failed);
+			return r;
+		}
+	}
+	char path[PATH_MAX];
+	if (output)
+		snprintf(path, sizeof(path), "%s", output);
+	else if (pathf(path, sizeof(path), "%s/etc/fstab", root))
+		return -ENAMETOOLONG;
+	char *old;
+	r = read_file_text(path, &old);
+	if (r < 0) {
+		/* Unreadable is not absent: writing now could lose the user's lines. */
+		snprintf(what, n, "read %s", path);
+		return r;
+	}
+	char *text = fstab_merge(old, scan);
+	free(old);
+	if (!text) {
+		snprintf(what, n, "build the new %s", path);
+		return -ENOMEM;
+	}
+	if (output) {
+		r = write_file_atomic(path, text);
+		if (r < 0)
+			snprintf(what, n, "write %s", path);
+	} else if (fputs(text, stdout) == EOF || fflush(stdout) == EOF) {
+		r = -EIO;
+		snprintf(what, n, "write the new fstab to stdout");
+	}
+	free(text);
+	return r;
+}

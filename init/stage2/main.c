@@ -1,0 +1,131 @@
+/* Stage 2: PID 1 of the live root.  Read top to bottom, this is the boot from the switch to the shell,
+ * then the ordered shutdown.  PID 1 never exits: every step reports its failure and the boot goes on. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "common/cmdline.h"
+#include "common/log.h"
+#include "stage2/applets.h"
+#include "stage2/console.h"
+#include "stage2/fstab.h"
+#include "stage2/mounts.h"
+#include "stage2/network.h"
+#include "stage2/shutdown.h"
+#include "stage2/signals.h"
+#include "stage2/swap.h"
+
+static void read_config(struct live_config *cfg)
+{
+	int r = cmdline_read("/proc/cmdline", cfg);
+	log_set_quiet(cfg->quiet);
+	log_set_debug(cfg->debug);
+	if (r < 0)
+		log_error("unable to read /proc/cmdline: %s; using the defaults", strerror(-r));
+	for (int i = 0; i < cfg->nwarnings; i++)
+		log_warn("%s", cfg->warnings[i]);
+}
+
+static void say_kernel(void)
+{
+	struct utsname u;
+	if (uname(&u) == 0)
+		log_step("Running Linux kernel %s on %s", u.release, u.machine);
+}
+
+static void set_hostname(const char *name)
+{
+	if (!*name)
+		name = "live";
+	if (sethostname(name, strlen(name)) < 0)
+		log_error("unable to set the hostname to %s: %s", name, strerror(errno));
+}
+
+static void scan_partitions(enum platform p, struct fstab_scan *scan)
+{
+	char what[512];
+	int r = fstab_generate("", p, "/etc/fstab", true, scan, what, sizeof(what));
+	log_begin("Scanning for partitions and creating /etc/fstab");
+	log_done(r < 0 ? "failed" : "done");
+	if (r < 0)
+		log_error("unable to %s: %s", what, strerror(-r));
+	for (size_t i = 0; i < scan->nnotes; i++)
+		log_warn("%s", scan->notes[i]);
+}
+
+static void start_swap(const struct live_config *cfg, const struct fstab_scan *scan)
+{
+	for (size_t i = 0; i < scan->count; i++) {
+		const struct fstab_dev *d = &scan->devs[i];
+		if (d->probe.type != FS_SWAP || d->use == USE_BUSY || d->ro)
+			continue;
+		if (cfg->noswap) {
+			log_debug("noswap: not using /dev/%s", d->name);
+			continue;
+		}
+		char dev[64];
+		snprintf(dev, sizeof(dev), "/dev/%s", d->name);
+		int r = d->swap_active ? 0 : swap_on(dev);
+		if (r < 0)
+			log_error("unable to swapon %s: %s", dev, strerror(-r));
+		else
+			log_step("Using swap partition %s", dev);
+	}
+}
+
+static void start_console(enum platform p, const struct live_config *cfg, char *tty, size_t n)
+{
+	console_pick(p, cfg->console, "", tty, n);
+	int r = console_securetty_add("", tty);
+	if (r < 0)
+		log_error("unable to add %s to /etc/securetty: %s", tty, strerror(-r));
+	/* From now on Ctrl-Alt-Del is a SIGINT to us instead of an immediate reboot by the kernel. */
+	if (reboot(RB_DISABLE_CAD) < 0)
+		log_error("unable to take over Ctrl-Alt-Del (reboot(RB_DISABLE_CAD)): %s", strerror(errno));
+}
+
+int init_main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (getpid() != 1) {
+		fprintf(stderr, "init: must run as PID 1; to stop the system use poweroff, halt or reboot\n");
+		return 2;
+	}
+	sigset_t handled, restore;
+	signals_block(&handled, &restore);
+	umask(022);
+	setsid();
+
+	mounts_early();
+	console_fds_fix();
+	struct live_config cfg;
+	read_config(&cfg);
+	if (cfg.root_mode != ROOT_MODE_RO)
+		mounts_root_rw();
+	mounts_rest();
+	say_kernel();
+	set_hostname(cfg.hostname);
+	enum platform p = cfg.platform_given ? cfg.platform : platform_detect("");
+	log_debug("platform: %s", platform_name(p));
+
+	struct fstab_scan scan;
+	scan_partitions(p, &scan);
+	start_swap(&cfg, &scan);
+	fstab_scan_free(&scan);
+	net_start(&cfg, &restore); /* the DHCP hook; net_stop() in shutdown_run() is the other half */
+
+	char tty[64];
+	start_console(p, &cfg, tty, sizeof(tty));
+	/* Printed even when quiet: the one line that says the system is up (tests and people wait for it). */
+	printf("[*] liveinit %s ready\n", LIVEINIT_VERSION);
+	fflush(stdout);
+
+	struct respawn shell = { 0 };
+	enum shutdown_kind kind = signal_loop(&handled, &restore, &shell, tty);
+	shutdown_run(kind, &cfg);
+}

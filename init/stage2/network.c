@@ -1,0 +1,196 @@
+#include "stage2/network.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "stage2/shutdown.h"
+
+static bool iface_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n >= IFACE_NAME_MAX || name[0] == '.')
+		return false;
+	for (const char *c = name; *c; c++)
+		if (*c <= ' ' || *c >= 0x7f || *c == '/' || *c == ':')
+			return false;
+	return true;
+}
+
+static int name_cmp(const void *a, const void *b) { return strcmp(a, b); }
+
+size_t net_list_ether(const char *sysroot, char (*names)[IFACE_NAME_MAX], size_t max)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/sys/class/net", sysroot);
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	size_t count = 0;
+	struct dirent *de;
+	while (count < max && (de = readdir(d))) {
+		if (!iface_name_ok(de->d_name) || strcmp(de->d_name, "lo") == 0)
+			continue;
+		char tpath[PATH_MAX], type[16] = "";
+		if (snprintf(tpath, sizeof(tpath), "%s/%s/type", path, de->d_name) >= (int)sizeof(tpath))
+			continue;
+		FILE *f = fopen(tpath, "re");
+		if (!f)
+			continue;
+		bool ether = fgets(type, sizeof(type), f) && strtol(type, NULL, 10) == 1; /* ARPHRD_ETHER */
+		fclose(f);
+		if (ether)
+			snprintf(names[count++], IFACE_NAME_MAX, "%.15s", de->d_name);
+	}
+	closedir(d);
+	qsort(names, count, IFACE_NAME_MAX, name_cmp);
+	return count;
+}
+
+size_t net_dhcpc_pids(const char *rundir, pid_t *out, size_t max)
+{
+	DIR *d = opendir(rundir);
+	if (!d)
+		return 0;
+	size_t count = 0;
+	struct dirent *de;
+	while (count < max && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (n < 5 || strcmp(de->d_name + n - 4, ".pid") != 0)
+			continue;
+		char path[PATH_MAX], buf[32] = "";
+		snprintf(path, sizeof(path), "%s/%s", rundir, de->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		char *end = NULL;
+		long pid = fgets(buf, sizeof(buf), f) ? strtol(buf, &end, 10) : 0;
+		fclose(f);
+		if (pid > 1 && pid < 0x400000 && end && (*end == '\n' || *end == '\0'))
+			out[count++] = (pid_t)pid;
+	}
+	closedir(d);
+	return count;
+}
+
+static void spawn(char *const argv[], const sigset_t *restore)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_error("unable to fork for %s: %s", argv[0], strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, restore, NULL);
+		int fd = open("/dev/null", O_RDONLY);
+		if (fd >= 0 && fd != 0) {
+			dup2(fd, 0);
+			close(fd);
+		}
+		execv(argv[0], argv);
+		dprintf(2, "liveinit: unable to run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+}
+
+void net_start(const struct live_config *cfg, const sigset_t *restore)
+{
+	if (cfg->ip_mode == IP_OFF) {
+		log_debug("ip=off: no DHCP");
+		return;
+	}
+	if (access(DHCPC_PATH, X_OK) != 0) {
+		log_debug("no %s in this root (%s): no DHCP", DHCPC_PATH, strerror(errno));
+		return;
+	}
+	if (cfg->ip_mode == IP_STATIC) {
+		log_step("Configuring network from ip=%s", cfg->ip);
+		char ip[CMDLINE_VALUE_MAX];
+		snprintf(ip, sizeof(ip), "%s", cfg->ip);
+		char *argv[] = { DHCPC_PATH, "--static", ip, NULL };
+		spawn(argv, restore);
+		return;
+	}
+	char names[16][IFACE_NAME_MAX];
+	size_t n = net_list_ether("", names, 16);
+	for (size_t i = 0; i < n; i++) {
+		log_step("Starting background DHCP request... %s", names[i]);
+		char *argv[] = { DHCPC_PATH, names[i], NULL };
+		spawn(argv, restore);
+	}
+}
+
+/* Gone: reaped (it was reparented to us when it daemonized) or not ours and no longer there. */
+static bool pid_gone(pid_t pid)
+{
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	return kill(pid, 0) < 0 && errno == ESRCH;
+}
+
+static void stop_dhcp_clients(long timeout_ms)
+{
+	pid_t pids[16];
+	size_t n = net_dhcpc_pids(DHCPC_RUNDIR, pids, 16);
+	for (size_t i = 0; i < n; i++)
+		kill(pids[i], SIGTERM);
+	long deadline = monotonic_ms() + timeout_ms;
+	for (size_t i = 0; i < n; i++) {
+		while (!pid_gone(pids[i]) && monotonic_ms() < deadline) {
+			struct timespec ts = { 0, 5 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+		if (!pid_gone(pids[i])) {
+			log_warn("DHCP client %d did not exit within %ld ms; killing it", (int)pids[i], timeout_ms);
+			kill(pids[i], SIGKILL);
+		}
+	}
+}
+
+static void interfaces_down(void)
+{
+	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0) {
+		log_error("unable to open a socket to bring interfaces down: %s", strerror(errno));
+		return;
+	}
+	DIR *d = opendir("/sys/class/net");
+	if (!d) {
+		log_error("unable to list /sys/class/net: %s", strerror(errno));
+		close(sock);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!iface_name_ok(de->d_name) || strcmp(de->d_name, "lo") == 0)
+			continue;
+		struct ifreq ifr;
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%.15s", de->d_name);
+		if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0 || !(ifr.ifr_flags & IFF_UP))
+			continue;
+		log_step("Shutting down network device... %s", de->d_name);
+		ifr.ifr_flags &= ~IFF_UP;
+		if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+			log_error("unable to bring %s down: %s", de->d_name, strerror(errno));
+	}
+	closedir(d);
+	close(sock);
+}
+
+void net_stop(long timeout_ms)
+{
+	stop_dhcp_clients(timeout_ms);
+	interfaces_down();
+}
