@@ -303,3 +303,35 @@ def test_installed_in_live_root(guests):
     assert "NAME" in out and "util-linux" in out, out
     out = g.shell("create --net nat")
     assert g.last_status == 1 and "needs" in out, out
+
+
+def test_stop_timeout_kills(rundir):
+    """A guest that does not shut down (paused through its mconsole) is killed after --timeout; exit 1."""
+    name = rundir.create("--mem", "64M")
+    rundir.wait_log(name, READY, timeout=90)
+    sock = os.path.join(rundir.path, "uml", name, "mconsole")
+    out = subprocess.run(["uml_mconsole", sock, "stop"], capture_output=True, text=True, timeout=10).stdout
+    assert out.startswith("OK"), out
+    p = rundir.run("stop", "--timeout", "3", name, timeout=60)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "did not stop within 3s" in p.stderr and "%s: killed" % name in p.stdout, p.stdout + p.stderr
+    _wait(lambda: rundir.processes() == [], "no processes left")
+
+
+def test_attach_and_detach(rundir):
+    """create attach gives the guest's console on this terminal; Ctrl-b d leaves it running."""
+    import pexpect
+    name = rundir.create("--mem", "64M")
+    rundir.wait_log(name, READY, timeout=90)
+    child = pexpect.spawn(CREATE, ["attach", name], env=rundir.env(), encoding="utf-8", timeout=30,
+                          dimensions=(50, 200))
+    try:
+        child.sendline("echo attached-$((6*7))")
+        child.expect("attached-42")
+        child.sendcontrol("b")
+        child.send("d")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert rundir.list()[name]["state"] == "running"
+    assert "attached-42" in rundir.log(name)
