@@ -32,7 +32,7 @@ UML_RUNTIME := $(BUILD)/uml-runtime
 ROOT_INSTALL += scripts/create:/usr/bin/create scripts/uml-run:/usr/bin/uml-run
 ROOT_DEPS    += scripts/create scripts/uml-run
 ifeq ($(LIVE_UML),yes)
-$(UML_RUNTIME).stamp: scripts/uml-runtime $(UML_LINUX) $(UML_PRELOAD) $(UML_CHECK)
+$(UML_RUNTIME).stamp: scripts/uml-runtime $(UML_LINUX) $(UML_PRELOAD) $(UML_CHECK) /bin/bash /usr/bin/uml_mconsole /usr/bin/flock
 	scripts/uml-runtime --out $(UML_RUNTIME) $(UML_LINUX):/uml/linux /bin/bash /usr/bin/uml_mconsole /usr/bin/flock \
 		$(UML_PRELOAD):/usr/lib/liveinit/uml-xstate-preload.so $(UML_CHECK):/usr/lib/liveinit/uml-xstate-check
 	touch $@

@@ -184,6 +184,17 @@ def test_plain_session_without_tmux(rundir):
     st, out = rundir.shell(name, "cat /proc/cmdline")
     assert st == 0 and "uml_dir=%s/uml" % rundir.path in out, out
     assert rundir.list()[name]["state"] == "running"
+    import pexpect
+    child = pexpect.spawn(CREATE, ["attach", name], env=rundir.env(), encoding="utf-8", timeout=30)
+    try:
+        child.expect("Ctrl-C leaves")
+        child.sendline("echo plain-$((6*7))")
+        child.expect("plain-42")
+        child.sendcontrol("c")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert rundir.list()[name]["state"] == "running"
     p = rundir.run("stop", name, env=env, timeout=60)
     assert p.returncode == 0, p.stdout + p.stderr
     assert_shut_down_cleanly(rundir, name)
