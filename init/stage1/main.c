@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/config.h"
 #include "common/log.h"
 #include "stage1/stage1.h"
 
@@ -25,15 +26,7 @@ static void maybe_break(const struct live_config *cfg, enum break_point here, co
 
 static void read_config(struct live_config *cfg)
 {
-	int rc = cmdline_read("/proc/cmdline", cfg);
-	log_set_quiet(cfg->quiet);
-	log_set_debug(cfg->debug);
-	if (rc < 0)
-		log_warn("unable to read /proc/cmdline: %s; using defaults", strerror(-rc));
-	for (int i = 0; i < cfg->nwarnings; i++)
-		log_warn("%s", cfg->warnings[i]);
-	if (!cfg->platform_given)
-		cfg->platform = platform_detect("");
+	config_load(cfg, true);
 	log_step("liveinit %s stage 1 on %s (%s)", LIVEINIT_VERSION, platform_name(cfg->platform),
 		 cfg->platform_given ? "given" : "detected");
 }

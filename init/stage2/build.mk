@@ -2,7 +2,7 @@
 # init, poweroff, halt, reboot, shutdown, mkfstab (see init/main.c).
 
 STAGE2_SRCS   := init/main.c $(wildcard init/stage2/*.c)
-STAGE2_COMMON := init/common/log.c init/common/cmdline.c init/common/platform.c init/common/probe.c \
+STAGE2_COMMON := init/common/log.c init/common/cmdline.c init/common/config.c init/common/platform.c init/common/probe.c \
 	init/common/mountinfo.c
 STAGE2_OBJS   := $(patsubst init/%.c,$(BUILD)/obj/%.o,$(STAGE2_SRCS) $(STAGE2_COMMON))
 

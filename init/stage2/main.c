@@ -8,7 +8,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "common/cmdline.h"
+#include "common/config.h"
 #include "common/log.h"
 #include "stage2/applets.h"
 #include "stage2/console.h"
@@ -18,17 +18,6 @@
 #include "stage2/shutdown.h"
 #include "stage2/signals.h"
 #include "stage2/swap.h"
-
-static void read_config(struct live_config *cfg)
-{
-	int r = cmdline_read("/proc/cmdline", cfg);
-	log_set_quiet(cfg->quiet);
-	log_set_debug(cfg->debug);
-	if (r < 0)
-		log_error("unable to read /proc/cmdline: %s; using the defaults", strerror(-r));
-	for (int i = 0; i < cfg->nwarnings; i++)
-		log_warn("%s", cfg->warnings[i]);
-}
 
 static void say_kernel(void)
 {
@@ -104,13 +93,15 @@ int init_main(int argc, char **argv)
 	mounts_early();
 	console_fds_fix();
 	struct live_config cfg;
-	read_config(&cfg);
+	/* Stage 1 already printed the parameter warnings when it left its /run/live behind. */
+	struct stat st;
+	config_load(&cfg, stat("/run/live", &st) != 0);
 	if (cfg.root_mode != ROOT_MODE_RO)
 		mounts_root_rw();
 	mounts_rest();
 	say_kernel();
 	set_hostname(cfg.hostname);
-	enum platform p = cfg.platform_given ? cfg.platform : platform_detect("");
+	enum platform p = cfg.platform;
 	log_debug("platform: %s", platform_name(p));
 
 	struct fstab_scan scan;
