@@ -264,6 +264,14 @@ def test_unknown_guest(tmp_path):
     assert p.returncode == 1 and "missing.img: no such file" in p.stderr, p.stderr
 
 
+def test_start_failure_is_reported(rundir):
+    """A UML kernel that exits at once: create fails and says so, the name is free again."""
+    p = rundir.run("--mem", "64M", env={"UML_LINUX": "/bin/false"})
+    assert p.returncode == 1 and "live1 did not start: UML exited with status 1" in p.stderr, p.stderr
+    assert rundir.list()["live1"]["state"] == "stopped"
+    assert rundir.processes() == []
+
+
 def _installed_copy(tmp_path, mounts_text):
     """scripts/create and uml-run laid out as in a live root (bin/ + a /uml dir) outside the build tree."""
     root = tmp_path / "live"
