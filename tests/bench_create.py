@@ -38,6 +38,7 @@ def main():
         if p.returncode != 0:
             errors[name] = p.stderr.strip()
 
+    load = os.getloadavg()[0]
     try:
         threads = [threading.Thread(target=start, args=(n,)) for n in names]
         for t in threads:
@@ -65,8 +66,8 @@ def main():
         p = rd.run("stop", "--all", timeout=300)
         stop_s = time.monotonic() - stop_t
 
-        print("\ncreate bench: %d guests at once, mem=%s each, %d CPUs (target: overlay root within %.0f s)"
-              % (opts.guests, opts.mem, os.cpu_count(), TARGET))
+        print("\ncreate bench: %d guests at once, mem=%s each, %d CPUs, host load %.2f at the start "
+              "(target: overlay root within %.0f s)" % (opts.guests, opts.mem, os.cpu_count(), load, TARGET))
         print("%-6s %10s %12s %10s  %s" % ("guest", "create s", "overlay s", "ready s", "result"))
         worst = 0.0
         ok = 0
