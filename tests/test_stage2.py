@@ -126,11 +126,14 @@ def test_term_ignoring_process_is_killed(guests):
     assert_in_order(shutdown_part(g), SHUTDOWN_LINES)
 
 
-def test_cow_mode_without_initrd(guests, tmp_path):
+# devtmpfs.mount=0: the kernel mounts nothing on /dev either, and the root image has no /dev/console, so PID 1
+# starts without fds 0-2 and must mount /dev and open the console itself.
+@pytest.mark.parametrize("extra", [[], ["devtmpfs.mount=0"]], ids=["kernel-devtmpfs", "no-devtmpfs"])
+def test_cow_mode_without_initrd(guests, tmp_path, extra):
     base = os.path.join(BUILD, "root.img")
     cow = str(tmp_path / "root.cow")
     before = uml.sha256(base)
-    g = guests(["root=/dev/ubda", "ubda=%s,%s" % (cow, base), "uml"])
+    g = guests(["root=/dev/ubda", "ubda=%s,%s" % (cow, base), "uml"] + extra)
     g.expect(r"Running Linux kernel")
     g.expect(uml.READY)
     assert "rw" in g.shell("grep ' / ' /proc/mounts").split()[3].split(",")
@@ -143,7 +146,7 @@ def test_cow_mode_without_initrd(guests, tmp_path):
     assert os.path.getsize(cow) > 0
 
     # The change lives in the COW file: a second boot from it sees the file, the base still unchanged.
-    g2 = guests(["root=/dev/ubda", "ubda=%s,%s" % (cow, base), "uml"])
+    g2 = guests(["root=/dev/ubda", "ubda=%s,%s" % (cow, base), "uml"] + extra)
     g2.expect(uml.READY)
     assert g2.shell("cat /root/persist.txt").strip() == written
     assert g2.poweroff() == 0

@@ -11,6 +11,7 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -312,10 +313,16 @@ int run_bounded(int (*fn)(void *arg), void *arg, long timeout_ms)
 	return rc;
 }
 
+/* Processes the kill phases leave alone: the DHCP clients, stopped by the network step after them. */
+struct spared {
+	const pid_t *pids;
+	size_t n;
+};
+
 static size_t real_list(void *ctx, struct proc_info *out, size_t max)
 {
-	const struct { const pid_t *spare; size_t n; } *c = ctx;
-	return procs_list_targets("/proc", getpid(), c->spare, c->n, out, max);
+	const struct spared *s = ctx;
+	return procs_list_targets("/proc", getpid(), s->pids, s->n, out, max);
 }
 
 static void real_send(void *ctx, pid_t pid, int sig)
@@ -386,9 +393,9 @@ static void freeze(void)
 
 static void stop_processes(long timeout_ms)
 {
-	pid_t spare[16];
-	struct { const pid_t *spare; size_t n; } ctx = { spare, net_dhcpc_pids(DHCPC_RUNDIR, spare, 16) };
-	struct kill_ops ops = { real_list, real_send, real_pause, real_now, &ctx };
+	pid_t pids[16];
+	struct spared spared = { pids, net_dhcpc_pids(DHCPC_RUNDIR, pids, 16) };
+	struct kill_ops ops = { real_list, real_send, real_pause, real_now, &spared };
 
 	log_step("Sent all processes the TERM signal...");
 	size_t left = kill_and_wait(&ops, SIGTERM, timeout_ms);
@@ -405,14 +412,10 @@ static void swap_off(void)
 	char failed[256];
 	int err;
 	int left = swap_off_all("/proc/swaps", failed, sizeof(failed), &err);
-	if (!left) {
-		log_begin("Turning off swap");
-		log_done("done");
-		return;
-	}
 	log_begin("Turning off swap");
-	log_done("failed");
-	log_error("unable to turn off swap on %s: %s (%d still active)", failed, strerror(err), left);
+	log_done(left ? "failed" : "done");
+	if (left)
+		log_error("unable to turn off swap on %s: %s (%d still active)", failed, strerror(err), left);
 }
 
 static void unmount_filesystems(void)
@@ -451,6 +454,7 @@ void shutdown_run(enum shutdown_kind kind, const struct live_config *cfg)
 	log_debug("shutdown took %ld ms: processes %ld, network %ld, swap %ld, unmount %ld, sync %ld", monotonic_ms() - t0,
 		  t1 - t0, t2 - t1, t3 - t2, t4 - t3, monotonic_ms() - t4);
 	log_step("Shutting down...");
+	tcdrain(STDOUT_FILENO); /* a serial console still sending the last lines */
 	int cmd = kind == SHUTDOWN_REBOOT ? RB_AUTOBOOT : kind == SHUTDOWN_HALT ? RB_HALT_SYSTEM : RB_POWER_OFF;
 	reboot(cmd);
 	log_error("unable to %s: reboot(2) failed: %s", kind == SHUTDOWN_REBOOT ? "reboot" : "power off",

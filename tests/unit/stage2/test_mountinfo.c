@@ -21,12 +21,28 @@ static const char fixture[] =
 	"27 20 0:30 / /tmp rw - tmpfs tmpfs\n"
 	"28 20 0:31 / /short rw\n";
 
+static char *fixtures; /* a directory for the run, removed at the end */
+
+static int make_fixture_dir(void **state)
+{
+	(void)state;
+	fixtures = tu_tmpdir();
+	return 0;
+}
+
+static int remove_fixture_dir(void **state)
+{
+	(void)state;
+	tu_rmtree(fixtures);
+	free(fixtures);
+	return 0;
+}
+
 static char *write_fixture(const char *text)
 {
-	char *dir = tu_tmpdir();
-	char *path = strdup(tu_path("%s/mountinfo", dir));
+	static int n;
+	char *path = strdup(tu_path("%s/mountinfo-%d", fixtures, n++));
 	tu_write(path, text);
-	free(dir);
 	return path;
 }
 
@@ -160,5 +176,5 @@ int main(void)
 		cmocka_unit_test(test_read_host),
 		cmocka_unit_test(test_option_present),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, make_fixture_dir, remove_fixture_dir);
 }
