@@ -15,3 +15,28 @@ $(BUILD)/initrd-nomod.img: initrd/mkinitrd $(BUILD)/bin/init
 initrd: $(BUILD)/initrd.img
 ALL += $(BUILD)/initrd.img
 BENCH += tests/bench_stage1.py
+
+# PC boots (ISO in qemu or on metal): Debian's amd64 kernel, unpacked once under build/pc/<package>_<version>/
+# (initrd/fetch-pc-kernel runs depmod: the package ships no modules.dep), and an initrd built for it by the
+# same mkinitrd.  Stage 1 loads all of PC_INITRD_MODULES at start ('?' = optional), then scans for the medium.
+PC_KPKG    ?= linux-image-6.1.0-50-amd64-unsigned
+PC_KVER    ?= $(patsubst linux-image-%,%,$(PC_KPKG:%-unsigned=%))
+PC_DIR     := $(BUILD)/pc
+PC_KSTAMP  := $(PC_DIR)/$(PC_KPKG).stamp
+PC_KMODDIR := $(PC_DIR)/modules
+PC_INITRD_MODULES ?= loop squashfs isofs overlay cdrom sr_mod sd_mod \
+	ata_piix ata_generic ahci virtio_pci virtio_blk virtio_scsi ?xen-blkfront \
+	?usb-storage ?uas ?xhci_pci ?ehci_pci ?uhci_hcd ?ohci_pci
+
+$(PC_KSTAMP): initrd/fetch-pc-kernel
+	initrd/fetch-pc-kernel $(PC_KPKG) $(PC_KVER) $(PC_DIR)
+	touch $@
+
+$(PC_DIR)/initrd.img: initrd/mkinitrd $(BUILD)/bin/init $(BUILD)/bin/liveinit-moddep $(PC_KSTAMP)
+	initrd/mkinitrd --out $@ --init $(BUILD)/bin/init --busybox $(BUSYBOX) --moddep $(BUILD)/bin/liveinit-moddep \
+		--kmoddir $(PC_KMODDIR) --kver $(PC_KVER) $(PC_INITRD_MODULES)
+
+.PHONY: pc-kernel pc-initrd
+pc-kernel: $(PC_KSTAMP)
+pc-initrd: $(PC_DIR)/initrd.img
+ALL += $(PC_DIR)/initrd.img

@@ -4,7 +4,7 @@
 #   ROOT_LINKS   += /DEST:TARGET   (a symlink; later ones win over busybox's)
 #   ROOT_TREES   += SRCDIR:/DEST   (a directory tree copied in)
 #   ROOT_DEPS    += FILES          (rebuild the root when these change)
-SQUASHFS_COMP ?= xz
+SQUASHFS_COMP ?= zstd
 ISO_LABEL     := LIVEINIT
 ROOT_DEPS     += iso/mkroot $(shell find iso/root -type f)
 
@@ -27,19 +27,55 @@ $(BUILD)/root.img: $(BUILD)/rootfs.stamp
 	mkfs.ext4 -q -F -L liveroot -E root_owner=0:0 -d $(BUILD)/rootfs $@.tmp $${size}M
 	mv $@.tmp $@
 
-# The ISO's tree: /live/filesystem.squashfs (Debian live's place) and its checksum for `check`.
-ISO_TREE_DEPS += $(BUILD)/root.squashfs
+# The live root carries the modules of the kernels it boots with, debug info stripped, with depmod's
+# modules.alias for coldplug: all of the UML kernel's, and the PC kernel's drivers a PC, qemu or Xen guest
+# may need (PC_ROOT_MODULES: prefixes under its module directory; wireless NICs left out: no firmware here).
+UML_KMODDIR ?= /usr/lib/uml/modules/$(UML_KVER)
+PC_ROOT_MODULES ?= drivers/net drivers/block drivers/ata drivers/scsi drivers/virtio drivers/cdrom \
+	drivers/usb drivers/hid drivers/input drivers/xen drivers/nvme drivers/char/hw_random \
+	fs net/bridge net/packet net/8021q
+PC_ROOT_SKIP    ?= drivers/net/wireless
+$(BUILD)/rootmods/uml.stamp: iso/modtree $(UML_KMODDIR)/modules.dep
+	iso/modtree --src $(UML_KMODDIR) --release $(UML_KVER) --out $(BUILD)/rootmods/uml
+	touch $@
+$(BUILD)/rootmods/pc.stamp: iso/modtree $(PC_KSTAMP)
+	iso/modtree --src $(PC_KMODDIR) --release $(PC_KVER) --out $(BUILD)/rootmods/pc \
+		$(foreach d,$(PC_ROOT_MODULES),--only kernel/$(d)) $(foreach d,$(PC_ROOT_SKIP),--skip kernel/$(d))
+	touch $@
+ROOT_DEPS  += $(BUILD)/rootmods/uml.stamp $(BUILD)/rootmods/pc.stamp
+ROOT_TREES += $(BUILD)/rootmods/uml/lib/modules/$(UML_KVER):/lib/modules/$(UML_KVER) \
+	$(BUILD)/rootmods/pc/lib/modules/$(PC_KVER):/lib/modules/$(PC_KVER)
+
+# The ISO's tree:
+#   /live/filesystem.squashfs (Debian live's place) and its checksum for `check`
+#   /boot/vmlinuz, /boot/initrd.img   the PC kernel and its initrd
+#   /isolinux/                        isolinux (BIOS boot from CD, and from USB via the hybrid MBR)
+#   /uml/linux, /uml/initrd.img       the UML kernel and its initrd: a running live system starts guests of itself
+ISOLINUX_BIN ?= /usr/lib/ISOLINUX/isolinux.bin
+ISOHYBRID_MBR ?= /usr/lib/ISOLINUX/isohdpfx.bin
+LDLINUX_C32  ?= /usr/lib/syslinux/modules/bios/ldlinux.c32
+ISO_TREE_DEPS += $(BUILD)/root.squashfs $(PC_KSTAMP) $(PC_DIR)/initrd.img $(BUILD)/initrd.img $(UML_LINUX) \
+	iso/isolinux.cfg $(ISOLINUX_BIN) $(LDLINUX_C32)
 $(BUILD)/iso.stamp: $$(ISO_TREE_DEPS)
-	rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/live
+	rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/live $(BUILD)/iso/boot $(BUILD)/iso/isolinux $(BUILD)/iso/uml
 	cp $(BUILD)/root.squashfs $(BUILD)/iso/live/filesystem.squashfs
 	cd $(BUILD)/iso/live && sha256sum filesystem.squashfs > filesystem.squashfs.sha256
+	cp -L $(PC_DIR)/vmlinuz $(BUILD)/iso/boot/vmlinuz
+	cp $(PC_DIR)/initrd.img $(BUILD)/iso/boot/initrd.img
+	cp $(ISOLINUX_BIN) $(LDLINUX_C32) iso/isolinux.cfg $(BUILD)/iso/isolinux/
+	cp $(UML_LINUX) $(BUILD)/iso/uml/linux
+	cp $(BUILD)/initrd.img $(BUILD)/iso/uml/initrd.img
 	touch $@
 
-$(BUILD)/live.iso: $(BUILD)/iso.stamp
-	xorriso -as mkisofs -quiet -V $(ISO_LABEL) -R -J -o $@.tmp $(BUILD)/iso
+# Hybrid: El Torito boot from CD, plus an MBR (isohdpfx) so the same image boots when written to a USB stick.
+$(BUILD)/live.iso: $(BUILD)/iso.stamp $(ISOHYBRID_MBR)
+	xorriso -as mkisofs -quiet -V $(ISO_LABEL) -R -J -isohybrid-mbr $(ISOHYBRID_MBR) \
+		-c boot/boot.cat -b isolinux/isolinux.bin -no-emul-boot -boot-load-size 4 -boot-info-table \
+		-o $@.tmp $(BUILD)/iso
 	mv $@.tmp $@
 
 .PHONY: iso rootfs
 iso: $(BUILD)/live.iso
 rootfs: $(BUILD)/root.squashfs $(BUILD)/root.img
 ALL += $(BUILD)/root.squashfs $(BUILD)/root.img $(BUILD)/live.iso
+BENCH += tests/bench_iso.py

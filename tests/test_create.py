@@ -321,20 +321,22 @@ def test_live_system_finds_its_medium(tmp_path, mounts, medium):
 
 
 def test_installed_in_live_root(guests):
-    """A real boot of build/live.iso: create, its runtime (bash, glibc for the UML kernel, uml_mconsole, flock)
-    and /uml/{linux,initrd.img} are in the root, and create finds the medium the guest booted from.  (Starting
+    """A real boot of build/live.iso: create and its runtime (bash, glibc for the UML kernel, uml_mconsole,
+    flock) are in the root, the medium's uml/{linux,initrd.img} run there, and create finds the medium the
+    guest booted from.  (Starting
     a nested guest is not tested here: UML inside Debian's 6.1 UML kernel dies in start_userspace.)"""
     g = guests(["initrd=build/initrd.img", "root=/dev/ubda", "ubdar=build/live.iso", "uml"], mem="128M")
     g.expect(uml.READY)
-    out = g.shell("/uml/linux --version")
+    uml_dir = "/run/live/medium/uml"
+    out = g.shell(uml_dir + "/linux --version")
     assert g.last_status == 0 and re.search(r"^\d+\.\d+", out.strip().splitlines()[-1]), out
-    out = g.shell("cmp /uml/initrd.img /dev/null; wc -c < /uml/initrd.img")
+    out = g.shell("wc -c < %s/initrd.img" % uml_dir)
     assert int(out.strip().splitlines()[-1]) == os.path.getsize(os.path.join(uml.BUILD, "initrd.img")), out
     out = g.shell("create --dry-run --mem 32M --disk /dev/null")
     assert g.last_status == 0, out
     argv = out.strip().splitlines()[-1].split()
-    assert argv[:3] == ["/usr/bin/uml-run", "--kernel", "/uml/linux"], argv
-    for a in ("ubdar=/dev/ubda", "initrd=/uml/initrd.img", "root=/dev/ubda", "mem=32M", "ubdb=/dev/null",
+    assert argv[:3] == ["/usr/bin/uml-run", "--kernel", uml_dir + "/linux"], argv
+    for a in ("ubdar=/dev/ubda", "initrd=%s/initrd.img" % uml_dir, "root=/dev/ubda", "mem=32M", "ubdb=/dev/null",
               "uml_dir=/run/liveinit-create/uml"):
         assert a in argv, (a, argv)
     out = g.shell("create list && uml_mconsole /nonexistent version; flock --version")

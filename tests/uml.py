@@ -83,7 +83,7 @@ class UML:
         begin, end = "@@B%d@@" % n, "@@E%d@@" % n
         # The markers are built by the shell, so the echoed command line does not match them.
         self.sendline("echo @@B%d''@@; %s; echo @@E%d''@@ $?" % (n, command, n))
-        self.expect(re.escape(begin) + r"\r?\n", timeout)
+        self.expect(re.escape(begin) + r"\r*\n", timeout)  # a serial console through a pty: \r\r\n
         self.expect(re.escape(end) + r" (\d+)", timeout)
         out = self.child.before.replace("\r", "")
         self.last_status = int(self.child.match.group(1))

@@ -46,3 +46,20 @@ $(BUILD)/tests/test_sha256: tests/unit/test_sha256.c $(BUILD)/hostobj/common/sha
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -o $@ $^ -lcmocka
 UNIT_TESTS += $(BUILD)/tests/test_cmdline $(BUILD)/tests/test_moddep $(BUILD)/tests/test_sha256
+
+# liveinit-coldplug: load the modules of the devices under /sys (coldplug.c; stage 2 calls coldplug_run()).
+COLDPLUG_OBJS := $(BUILD)/obj/common/coldplug.o $(BUILD)/obj/common/moddep.o
+$(BUILD)/bin/liveinit-coldplug: $(BUILD)/obj/common/coldplug_cli.o $(COLDPLUG_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+ALL += $(BUILD)/bin/liveinit-coldplug
+ROOT_INSTALL += $(BUILD)/bin/liveinit-coldplug:/sbin/liveinit-coldplug
+ROOT_DEPS += $(BUILD)/bin/liveinit-coldplug
+
+# Unit test on fixture sysfs trees and the PC kernel's real modules.alias (from the live root's module tree).
+$(BUILD)/tests/test_coldplug: tests/unit/test_coldplug.c $(BUILD)/hostobj/common/coldplug.o \
+		$(BUILD)/hostobj/common/moddep.o $(BUILD)/rootmods/pc.stamp
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) -DPC_MODDIR=\"$(BUILD)/rootmods/pc/lib/modules/$(PC_KVER)\" \
+		-o $@ $(filter %.c %.o,$^) -lcmocka
+UNIT_TESTS += $(BUILD)/tests/test_coldplug

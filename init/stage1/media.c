@@ -64,14 +64,23 @@ static bool matches(const struct live_config *cfg, enum want want, const char *d
 	}
 }
 
-/* One pass over /sys/class/block.  deep: also look inside ISOs without our label. */
+static bool is_partition(const char *name)
+{
+	char path[300];
+	snprintf(path, sizeof path, "/sys/class/block/%.200s/partition", name);
+	return access(path, F_OK) == 0;
+}
+
+/* One pass over /sys/class/block.  deep: also look inside ISOs without our label.
+ * A hybrid ISO's MBR has a partition starting at sector 0, so the disk and its first partition both hold the
+ * medium; the whole disk wins (ubdb, sda, not ubdb1, sda1) whatever order sysfs lists them in. */
 static bool scan_once(const struct live_config *cfg, enum want want, struct medium *m, bool deep)
 {
 	DIR *d = opendir("/sys/class/block");
 	if (!d)
 		return false;
-	bool found = false;
-	for (struct dirent *e; !found && (e = readdir(d));) {
+	bool found = false, whole = false;
+	for (struct dirent *e; !whole && (e = readdir(d));) {
 		if (!candidate(e->d_name))
 			continue;
 		char dev[256];
@@ -79,10 +88,14 @@ static bool scan_once(const struct live_config *cfg, enum want want, struct medi
 		struct probe_result p;
 		if (probe_path(dev, &p) < 0 || p.type == FS_UNKNOWN)
 			continue;
+		bool part = is_partition(e->d_name);
+		if (found && part)
+			continue;
 		if (matches(cfg, want, dev, &p, deep)) {
 			snprintf(m->dev, sizeof m->dev, "%s", dev);
 			m->probe = p;
 			found = true;
+			whole = !part;
 		}
 	}
 	closedir(d);

@@ -90,8 +90,17 @@ static int add_note(struct fstab_scan *s, const char *fmt, ...)
 	return 0;
 }
 
+/* A partition starting at sector 0 covers its disk's own filesystem: a hybrid ISO's MBR (isohybrid) has one,
+ * so the ISO shows up both as the disk and as partition 1.  The disk is the medium; the partition an alias. */
+static bool is_alias_partition(const char *partdir)
+{
+	char path[PATH_MAX], attr[64];
+	return pathf(path, sizeof(path), "%s/start", partdir) == 0 && read_attr(path, attr, sizeof(attr)) == 0 &&
+	       strcmp(attr, "0") == 0;
+}
+
 /* Whole disks whose partitions are listed separately: sysfs puts each partition's directory, with a
- * `partition` attribute, inside its disk's directory. */
+ * `partition` attribute, inside its disk's directory.  Alias partitions (above) do not count. */
 static bool has_partitions(const char *devdir)
 {
 	DIR *d = opendir(devdir);
@@ -103,7 +112,8 @@ static bool has_partitions(const char *devdir)
 	while (!found && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (pathf(path, sizeof(path), "%s/%s/partition", devdir, de->d_name) == 0 && access(path, F_OK) == 0)
+		if (pathf(path, sizeof(path), "%s/%s/partition", devdir, de->d_name) == 0 && access(path, F_OK) == 0 &&
+		    pathf(path, sizeof(path), "%s/%s", devdir, de->d_name) == 0 && !is_alias_partition(path))
 			found = true;
 	}
 	closedir(d);
@@ -166,7 +176,7 @@ static int scan_one(const char *root, const char *name, const struct mount_table
 	if (pathf(path, sizeof(path), "%s/size", devdir) == 0 && read_attr(path, attr, sizeof(attr)) == 0 &&
 	    strcmp(attr, "0") == 0)
 		return 0; /* empty drive */
-	if (has_partitions(devdir))
+	if (has_partitions(devdir) || is_alias_partition(devdir))
 		return 0;
 
 	struct fstab_dev d;

@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "common/coldplug.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "stage2/applets.h"
@@ -32,6 +33,24 @@ static void set_hostname(const char *name)
 		name = "live";
 	if (sethostname(name, strlen(name)) < 0)
 		log_error("unable to set the hostname to %s: %s", name, strerror(errno));
+}
+
+static void coldplug_warn(void *ctx, const char *msg)
+{
+	(void)ctx;
+	log_warn("%s", msg);
+}
+
+/* No udev: load the drivers of the devices the kernel found (NICs, storage, input) before anything
+ * looks for disks or interfaces.  Module failures are warnings; the boot goes on. */
+static void load_drivers(void)
+{
+	struct coldplug_result r;
+	if (coldplug_run("", NULL, coldplug_warn, NULL, &r) < 0)
+		return; /* already reported through coldplug_warn */
+	log_step("Loaded %u driver modules for the devices found (coldplug)", r.loaded);
+	log_debug("coldplug: %u devices, %u with a module, %u declined, %u failed, %u passes",
+		  r.devices, r.matched, r.declined, r.failed, r.passes);
 }
 
 static void scan_partitions(enum platform p, struct fstab_scan *scan)
@@ -104,6 +123,7 @@ int init_main(int argc, char **argv)
 	enum platform p = cfg.platform;
 	log_debug("platform: %s", platform_name(p));
 
+	load_drivers();
 	struct fstab_scan scan;
 	scan_partitions(p, &scan);
 	start_swap(&cfg, &scan);

@@ -390,6 +390,30 @@ static void test_active_swap_and_holders(void **state)
 	free(root);
 }
 
+/* A hybrid ISO written to a disk: partition 1 starts at sector 0 and is the same ISO; the disk is listed,
+ * not the alias.  A real partition (start > 0) still hides its disk. */
+static void test_hybrid_iso_alias_partition(void **state)
+{
+	(void)state;
+	char *root = tu_tmpdir();
+	const struct fake_dev devs[] = {
+		{ "sda", NULL, "8:0", "ext4", true },   { "sda1", "sda", "8:1", "ext4", true },
+		{ "sdb", NULL, "8:16", "empty", false }, { "sdb1", "sdb", "8:17", "ext4", false },
+	};
+	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++)
+		add_dev(root, &devs[i]);
+	tu_write(tu_path("%s/sys/devices/virtual/block/sda/sda1/start", root), "0\n");
+	tu_write(tu_path("%s/sys/devices/virtual/block/sdb/sdb1/start", root), "2048\n");
+	struct fstab_scan scan;
+	assert_int_equal(fstab_scan(root, PLATFORM_PC, &scan), 0);
+	assert_int_equal(scan.count, 2);
+	assert_string_equal(scan.devs[0].name, "sda");
+	assert_string_equal(scan.devs[1].name, "sdb1");
+	fstab_scan_free(&scan);
+	tu_rmtree(root);
+	free(root);
+}
+
 static void test_no_sysfs(void **state)
 {
 	(void)state;
@@ -434,6 +458,7 @@ int main(void)
 		cmocka_unit_test(test_strip_sections),
 		cmocka_unit_test(test_xen_and_pc_trees),
 		cmocka_unit_test(test_active_swap_and_holders),
+		cmocka_unit_test(test_hybrid_iso_alias_partition),
 		cmocka_unit_test(test_no_sysfs),
 	};
 	return cmocka_run_group_tests(tests, setup_images, teardown_images);
