@@ -375,3 +375,36 @@ def test_attach_and_detach(rundir):
         child.close(force=True)
     assert rundir.list()[name]["state"] == "running"
     assert "attached-42" in rundir.log(name)
+
+
+def test_create_inside_qemu_live_system(base_hashes):
+    """The Finnix case: the live ISO booted on a real kernel (qemu, TCG), `create` there starts a UML guest of
+    the same CD (/dev/sr0) with the ISO's uml/linux, it reaches its ready line, `list` shows it and `stop --all`
+    shuts it down in order."""
+    import qemu
+    iso = os.path.join(uml.BUILD, "live.iso")
+    with qemu.Qemu(cdrom=iso, mem="1024", timeout=300) as q:
+        q.boot_label("serial")
+        q.expect(uml.READY)
+        out = q.shell("create --mem 64M 2>&1", timeout=120)
+        # (kernel messages may be interleaved on this console)
+        assert q.last_status == 0 and "live1" in out.split() and "create attach live1" in out, out
+        log = "/run/liveinit-create/guests/live1/log"
+        out = q.shell("cat /run/liveinit-create/guests/live1/cmdline", timeout=60)
+        assert "ubdar=/dev/sr0" in out.split() and "/run/live/medium/uml/linux" in out.split(), out
+        out = q.shell("for i in $(seq 240); do grep -aq 'liveinit [0-9][^ ]* ready' %s && break; sleep 0.5; done;"
+                      " create list; grep -a '^\\[\\*\\]' %s" % (log, log), timeout=180)
+        assert re.search(r"^live1\s+\d+\s+64M\s+running\s+none", out, re.M), out
+        assert re.search(STAGE2_READY, out), out
+        out = q.shell("create stop --all 2>&1; create list", timeout=180)
+        assert q.last_status == 0 and re.search(r"^live1: stopped", out, re.M), out
+        assert re.search(r"^live1\s+-\s+64M\s+stopped", out, re.M), out
+        assert "No such file" not in out, out
+        text = q.shell("cat " + log, timeout=60)
+        pos = 0
+        for pat in STAGE2_SHUTDOWN:
+            m = re.compile(pat).search(text, pos)
+            assert m, "shutdown line %r missing; log tail:\n%s" % (pat, text[-2000:])
+            pos = m.end()
+        q.poweroff(timeout=120)
+    assert uml.sha256(iso) == base_hashes["live.iso"]
