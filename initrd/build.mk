@@ -25,7 +25,7 @@ PC_DIR     := $(BUILD)/pc
 PC_KSTAMP  := $(PC_DIR)/$(PC_KPKG).stamp
 PC_KMODDIR := $(PC_DIR)/modules
 PC_INITRD_MODULES ?= loop squashfs isofs overlay cdrom sr_mod sd_mod \
-	ata_piix ata_generic ahci virtio_pci virtio_blk virtio_scsi ?xen-blkfront \
+	ata_piix ata_generic ahci virtio_pci virtio_blk virtio_scsi ?xen-blkfront ?xen-netfront \
 	?usb-storage ?uas ?xhci_pci ?ehci_pci ?uhci_hcd ?ohci_pci
 
 $(PC_KSTAMP): initrd/fetch-pc-kernel
