@@ -2,6 +2,7 @@
 xlu_disk_parse; build/tests/xlu-dump) and keep every value asked for; bad input gets one line and exit 1/2."""
 
 import os
+import shlex
 import subprocess
 
 import pytest
@@ -214,3 +215,12 @@ def test_shellcheck():
     sh = [os.path.join(REPO, "tests", "xen", "dom0-init")]
     subprocess.run(["shellcheck"] + scripts, check=True)
     subprocess.run(["shellcheck", "-s", "sh"] + sh, check=True)
+
+
+def test_pc_initrd_carries_xen_frontends():
+    """Debian builds blkfront/netfront as modules: without them in the PC initrd xvda never appears."""
+    initrd = os.path.join(REPO, "build", "pc", "initrd.img")
+    listing = subprocess.run("zcat %s | cpio -it --quiet" % shlex.quote(initrd), shell=True, check=True,
+                             capture_output=True, text=True).stdout.split()
+    for mod in ("xen-blkfront.ko", "xen-netfront.ko"):
+        assert any(p.endswith("/" + mod) for p in listing), "%s missing from %s" % (mod, initrd)
