@@ -3,7 +3,7 @@ BUSYBOX      ?= /bin/busybox
 # Modules stage 1 may need on UML: the loop driver and the filesystems of the live medium.
 INITRD_MODULES ?= overlay loop squashfs isofs
 
-$(BUILD)/initrd.img: initrd/mkinitrd $(BUILD)/bin/init $(BUILD)/bin/liveinit-moddep $(KMODDIR)/modules.dep
+$(BUILD)/initrd.img: initrd/mkinitrd initrd/build.mk $(BUILD)/bin/init $(BUILD)/bin/liveinit-moddep $(KMODDIR)/modules.dep
 	initrd/mkinitrd --out $@ --init $(BUILD)/bin/init --busybox $(BUSYBOX) --moddep $(BUILD)/bin/liveinit-moddep \
 		--kmoddir $(KMODDIR) --kver $(KVER) $(INITRD_MODULES)
 
@@ -32,7 +32,7 @@ $(PC_KSTAMP): initrd/fetch-pc-kernel
 	initrd/fetch-pc-kernel $(PC_KPKG) $(PC_KVER) $(PC_DIR)
 	touch $@
 
-$(PC_DIR)/initrd.img: initrd/mkinitrd $(BUILD)/bin/init $(BUILD)/bin/liveinit-moddep $(PC_KSTAMP)
+$(PC_DIR)/initrd.img: initrd/mkinitrd initrd/build.mk $(BUILD)/bin/init $(BUILD)/bin/liveinit-moddep $(PC_KSTAMP)
 	initrd/mkinitrd --out $@ --init $(BUILD)/bin/init --busybox $(BUSYBOX) --moddep $(BUILD)/bin/liveinit-moddep \
 		--kmoddir $(PC_KMODDIR) --kver $(PC_KVER) $(PC_INITRD_MODULES)
 
