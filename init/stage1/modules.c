@@ -46,6 +46,23 @@ static int insert(const char *dir, const char *rel, struct s1_error *err)
 	return 0;
 }
 
+/* Resolve name against an already read modules.dep and insert it, dependencies first. */
+static int load_resolved(const struct moddep *md, const char *dir, const char *name, struct s1_error *err)
+{
+	struct modlist list = {0};
+	enum moddep_status st = moddep_resolve(md, name, &list);
+	int rc = 0;
+	if (st == MODDEP_MISSING)
+		rc = s1_fail(err, "unable to load module %s: not in %s/modules.dep (not packed into this initrd)",
+			     name, dir);
+	else if (st < 0)
+		rc = s1_fail(err, "unable to load module %s: broken dependencies in %s/modules.dep", name, dir);
+	for (size_t i = 0; rc == 0 && i < list.n; i++)
+		rc = insert(dir, list.paths[i], err);
+	modlist_free(&list);
+	return rc;
+}
+
 /* Resolve name against the initrd's modules.dep and insert it, dependencies first. */
 static int load(const char *name, struct s1_error *err)
 {
@@ -55,23 +72,15 @@ static int load(const char *name, struct s1_error *err)
 	int rc = moddep_load(&md, dir, failed, sizeof failed);
 	if (rc < 0)
 		return s1_fail(err, "unable to load module %s: cannot read %s: %s", name, failed, strerror(-rc));
-	struct modlist list = {0};
-	enum moddep_status st = moddep_resolve(&md, name, &list);
-	if (st == MODDEP_MISSING)
-		rc = s1_fail(err, "unable to load module %s: not in %s/modules.dep (not packed into this initrd)",
-			     name, dir);
-	else if (st < 0)
-		rc = s1_fail(err, "unable to load module %s: broken dependencies in %s/modules.dep", name, dir);
-	for (size_t i = 0; rc == 0 && i < list.n; i++)
-		rc = insert(dir, list.paths[i], err);
-	modlist_free(&list);
+	rc = load_resolved(&md, dir, name, err);
 	moddep_free(&md);
 	return rc;
 }
 
+/* The modules listed in liveinit.load, against one reading of modules.dep; failures only warn. */
 void modules_load_initial(void)
 {
-	char dir[320], path[400], line[128];
+	char dir[320], path[400], failed[512], line[128];
 	module_dir(dir, sizeof dir);
 	snprintf(path, sizeof path, "%s/liveinit.load", dir);
 	FILE *f = fopen(path, "re");
@@ -80,14 +89,18 @@ void modules_load_initial(void)
 			log_warn("unable to read %s: %s", path, strerror(errno));
 		return;
 	}
-	while (fgets(line, sizeof line, f)) {
+	struct moddep md;
+	int rc = moddep_load(&md, dir, failed, sizeof failed);
+	if (rc < 0)
+		log_warn("unable to load the initial modules: cannot read %s: %s", failed, strerror(-rc));
+	while (rc == 0 && fgets(line, sizeof line, f)) {
 		line[strcspn(line, " \t\r\n#")] = '\0';
-		if (!line[0])
-			continue;
 		struct s1_error err;
-		if (load(line, &err) < 0)
+		if (line[0] && load_resolved(&md, dir, line, &err) < 0)
 			log_warn("%s", err.msg);
 	}
+	if (rc == 0)
+		moddep_free(&md);
 	fclose(f);
 }
 
