@@ -35,7 +35,7 @@ static struct {
 /* ext2/3/4 superblock: s_state at 58 (bit 0 cleanly unmounted, bit 1 errors), s_feature_incompat at 96
  * (bit 2: the journal needs replaying, which the kernel does itself at mount).  The kernel mounts a dirty
  * or erroneous ext filesystem with only a warning in dmesg; we refuse it instead. */
-static const char *ext_needs_fsck(const char *dev)
+static const char *ext_needs_fsck(const char *dev, bool ro)
 {
 	unsigned char sb[1024];
 	int fd = open(dev, O_RDONLY | O_CLOEXEC);
@@ -51,6 +51,8 @@ static const char *ext_needs_fsck(const char *dev)
 		return "has errors recorded";
 	if (!(state & 1) && !(incompat & 4))
 		return "was not cleanly unmounted";
+	if (ro && (incompat & 4)) /* replaying it would write: a read-only mount would not be read-only */
+		return "has a journal to replay, which persistence-read-only does not do";
 	return NULL;
 }
 
@@ -63,7 +65,7 @@ static bool mount_persistence(const char *dev, const char *shown, const struct p
 	case FS_EXT2:
 	case FS_EXT3:
 	case FS_EXT4: {
-		const char *why = ext_needs_fsck(dev);
+		const char *why = ext_needs_fsck(dev, P.ro);
 		if (why) {
 			log_warn("persistence %s (%s) %s: run e2fsck on it; continuing without persistence", shown,
 				 type, why);
