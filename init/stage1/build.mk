@@ -8,3 +8,12 @@ $(BUILD)/bin/init: $(STAGE1_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 ALL += $(BUILD)/bin/init
+
+# persistence.conf parser: host gcc with ASan/UBSan (PROBE_SAN, init/common/build.mk).
+$(BUILD)/hostobj/stage1/persistconf_asan.o: init/stage1/persistconf.c init/stage1/persistconf.h
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -c -o $@ $<
+$(BUILD)/tests/test_persistconf: tests/unit/test_persistconf.c $(BUILD)/hostobj/stage1/persistconf_asan.o
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -o $@ $^ -lcmocka
+UNIT_TESTS += $(BUILD)/tests/test_persistconf
