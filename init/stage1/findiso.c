@@ -37,17 +37,15 @@ static bool root_names(const struct live_config *cfg, const char *dev, const str
 	return !strcmp(cfg->root, dev);
 }
 
-/* Mount dev read-only and look for the file; on success the partition stays mounted. */
-static bool holds_iso(const struct live_config *cfg, const char *dev, const struct probe_result *p)
+/* Mount dev read-only and look for the file; on success the partition stays mounted.  A device that
+ * cannot be mounted gets the reason next to its name in the failure message (note). */
+static bool holds_iso(const struct live_config *cfg, const char *dev, const struct probe_result *p, char *note,
+		      size_t nsize)
 {
 	struct s1_error err;
 	const char *type = fs_type_name(p->type);
-	if (module_need_fs(type, &err) < 0) {
-		log_debug("findiso: %s", err.msg);
-		return false;
-	}
-	if (mount_fs(dev, FINDISO_DIR, type, MS_RDONLY, NULL, &err) < 0) {
-		log_debug("findiso: %s", err.msg);
+	if (module_need_fs(type, &err) < 0 || mount_fs(dev, FINDISO_DIR, type, MS_RDONLY, NULL, &err) < 0) {
+		snprintf(note, nsize, " (%s: %s)", type, err.msg);
 		return false;
 	}
 	char path[600];
@@ -72,9 +70,11 @@ static bool search_once(const struct live_config *cfg, char *found, size_t size,
 		if (!media_candidate(e->d_name) || probe_path(dev, &p) < 0 || !searchable(p.type) ||
 		    !root_names(cfg, dev, &p))
 			continue;
+		char note[600] = "";
+		bool hit = holds_iso(cfg, dev, &p, note, sizeof note);
 		size_t used = strlen(searched);
-		snprintf(searched + used, ssize - used, "%s%s", used ? " " : "", dev);
-		if (holds_iso(cfg, dev, &p)) {
+		snprintf(searched + used, ssize - used, "%s%s%s", used ? " " : "", dev, note);
+		if (hit) {
 			snprintf(found, size, "%s", dev);
 			ok = true;
 		}
@@ -86,7 +86,7 @@ static bool search_once(const struct live_config *cfg, char *found, size_t size,
 
 int findiso_find(const struct live_config *cfg, struct medium *m, struct s1_error *err)
 {
-	char part[300], searched[400], iso[600];
+	char part[300], searched[1500], iso[600];
 	double deadline = monotonic_now() + cfg->rootdelay;
 	bool announced = false, found;
 	while (!(found = search_once(cfg, part, sizeof part, searched, sizeof searched)) &&

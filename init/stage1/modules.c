@@ -128,7 +128,7 @@ int module_need_fs(const char *fstype, struct s1_error *err)
 		return 0;
 	/* vfat asks for its code page and charset (nls_*) at mount time, through a modprobe we do not have:
 	 * load the usual ones first (those the initrd lacks or the kernel has built in are skipped). */
-	static const char *const nls[] = {"nls_cp437", "nls_iso8859-1", "nls_utf8"};
+	static const char *const nls[] = {"nls_cp437", "nls_ascii", "nls_iso8859-1", "nls_utf8"};
 	for (size_t i = 0; !strcmp(fstype, "vfat") && i < sizeof nls / sizeof nls[0]; i++) {
 		struct s1_error ignored;
 		load(nls[i], &ignored);
