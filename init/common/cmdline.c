@@ -185,6 +185,7 @@ static bool apply_flag(struct live_config *cfg, const char *key)
 		{"debug", offsetof(struct live_config, debug)},
 		{"check", offsetof(struct live_config, check)},
 		{"noswap", offsetof(struct live_config, noswap)},
+		{"noeject", offsetof(struct live_config, noeject)},
 	};
 	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
 		if (!strcmp(key, flags[i].name)) {
