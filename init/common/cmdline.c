@@ -228,6 +228,7 @@ static bool apply_flag(struct live_config *cfg, const char *key)
 		{"noswap", offsetof(struct live_config, noswap)},
 		{"persistence", offsetof(struct live_config, persistence)},
 		{"persistence-read-only", offsetof(struct live_config, persistence_ro)},
+		{"noeject", offsetof(struct live_config, noeject)},
 	};
 	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
 		if (!strcmp(key, flags[i].name)) {

@@ -40,6 +40,7 @@ struct live_config {
 	/* stage 2 */
 	char hostname[64];                   /* hostname=, default "live" */
 	bool noswap;
+	bool noeject;                        /* stage 2: leave the CD in the drive at shutdown */
 	int shutdown_timeout;                /* shutdown_timeout= seconds, default 5 */
 	char console[64];                    /* last console= device name without options ("ttyS0"), "" if none */
 
