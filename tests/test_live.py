@@ -157,8 +157,9 @@ def test_persistence_union_two_boots_poweroff_and_reboot(guests, tmp_path):
     g = boot_persistent(guests, img)
     g.expect(r"Persistence on /dev/ubdb \(1 entry\)")
     ready(g)
-    g.shell("mkdir -p /usr/local/bin && echo first boot > /root/notes && printf '#!/bin/sh\\necho installed ok\\n' > /usr/local/bin/hello"
-            " && chmod 755 /usr/local/bin/hello")
+    # "installed": a new program in a directory of the squashfs
+    g.shell("echo first boot > /root/notes && printf '#!/bin/sh\\necho installed ok\\n' > /usr/bin/hello"
+            " && chmod 755 /usr/bin/hello")
     assert g.last_status == 0
     assert g.poweroff() == 0
     fsck_clean(img)
