@@ -27,7 +27,7 @@ PC_KMODDIR := $(PC_DIR)/modules
 PC_INITRD_MODULES ?= loop squashfs isofs overlay cdrom sr_mod sd_mod \
 	ata_piix ata_generic ahci virtio_pci virtio_blk virtio_scsi ?xen-blkfront ?xen-netfront \
 	?usb-storage ?uas ?xhci_pci ?ehci_pci ?uhci_hcd ?ohci_pci \
-	+ext4 +vfat +nls_cp437 +nls_ascii +nls_iso8859-1 +nls_utf8
+	+ext4 +crc32c_generic +vfat +nls_cp437 +nls_ascii +nls_iso8859-1 +nls_utf8
 
 $(PC_KSTAMP): initrd/fetch-pc-kernel
 	initrd/fetch-pc-kernel $(PC_KPKG) $(PC_KVER) $(PC_DIR)

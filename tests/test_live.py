@@ -246,3 +246,19 @@ def test_persistence_file_on_vfat(guests, tmp_path):
     run("mcopy", "-o", "-i", disk, "::/persistence", inner)
     fsck_clean(inner)
     assert "on a stick" in run("debugfs", "-R", "cat /rw/root/notes", inner).stdout
+
+
+def test_persistence_qemu_virtio(tmp_path):
+    """PC: the ISO as a CD, persistence on a virtio disk (ext4 is a module there, loaded on demand)."""
+    img = persist_image(tmp_path, "/ union\n")
+    pc = os.path.join(B, "pc")
+    with qemu.Qemu(cdrom=ISO, kernel=os.path.join(pc, "vmlinuz"), initrd=os.path.join(pc, "initrd.img"),
+                   append="console=ttyS0 persistence", nic=None, timeout=300,
+                   extra=["-drive", "file=%s,format=raw,if=virtio" % img]) as q:
+        q.expect(r"Persistence on /dev/vda \(1 entry\)")
+        q.expect(uml.READY)
+        q.shell("echo from qemu > /root/notes")
+        assert q.last_status == 0
+        assert q.poweroff() == 0
+    fsck_clean(img)
+    assert "from qemu" in run("debugfs", "-R", "cat /rw/root/notes", img).stdout
