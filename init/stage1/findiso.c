@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "stage1/stage1.h"
 
@@ -87,10 +88,10 @@ static bool search_once(const struct live_config *cfg, char *found, size_t size,
 int findiso_find(const struct live_config *cfg, struct medium *m, struct s1_error *err)
 {
 	char part[300], searched[1500], iso[600];
-	double deadline = monotonic_now() + cfg->rootdelay;
+	int64_t deadline = monotonic_ms() + (int64_t)cfg->rootdelay * 1000;
 	bool announced = false, found;
 	while (!(found = search_once(cfg, part, sizeof part, searched, sizeof searched)) &&
-	       (cfg->rootwait || monotonic_now() < deadline)) {
+	       (cfg->rootwait || monotonic_ms() < deadline)) {
 		if (!announced)
 			log_begin("Waiting for a filesystem holding %s", cfg->findiso);
 		announced = true;

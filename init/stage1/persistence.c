@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "common/log.h"
 #include "common/mountinfo.h"
 #include "stage1/persistconf.h"
@@ -181,24 +182,20 @@ static bool find_file(const struct live_config *cfg, const struct medium *m, con
 
 static bool read_conf(void)
 {
-	char path[400], text[CONF_MAX + 1], why[200];
+	char path[400], why[200], *text;
+	size_t len;
 	snprintf(path, sizeof path, "%s/persistence.conf", P.mnt);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		log_warn("persistence %s: unable to open persistence.conf: %s (write \"/ union\" in it to keep every "
-			 "change); continuing without persistence", P.dev, strerror(errno));
+	int rc = file_read(path, &text, &len);
+	if (rc < 0) {
+		log_warn("persistence %s: unable to read persistence.conf: %s (write \"/ union\" in it to keep every "
+			 "change); continuing without persistence", P.dev, strerror(-rc));
 		return false;
 	}
-	ssize_t n = read(fd, text, CONF_MAX);
-	close(fd);
-	if (n < 0 || n == CONF_MAX) {
-		log_warn("persistence %s: unable to read persistence.conf: %s; continuing without persistence", P.dev,
-			 n < 0 ? strerror(errno) : "larger than 8 KiB");
-		return false;
-	}
-	text[n] = '\0';
-	if (pconf_parse(text, &P.conf, why, sizeof why) < 0) {
-		log_warn("persistence %s: persistence.conf %s; continuing without persistence", P.dev, why);
+	rc = len > CONF_MAX ? -1 : pconf_parse(text, &P.conf, why, sizeof why);
+	free(text);
+	if (rc < 0) {
+		log_warn("persistence %s: persistence.conf %s; continuing without persistence", P.dev,
+			 len > CONF_MAX ? "is larger than 8 KiB" : why);
 		return false;
 	}
 	return true;
@@ -238,6 +235,17 @@ void persistence_setup(const struct live_config *cfg, const struct medium *m)
 		 P.ro ? ", read-only: changes stay in RAM" : "");
 }
 
+/* mkdir -p each of the NULL-terminated paths; the first failure goes to err with its path. */
+static int make_dirs(struct s1_error *err, const char *const *paths)
+{
+	for (; *paths; paths++) {
+		int r = mkdir_p(*paths, 0755);
+		if (r < 0)
+			return s1_fail(err, "unable to create %s: %s", *paths, strerror(-r));
+	}
+	return 0;
+}
+
 static const struct pconf_entry *root_union(void)
 {
 	for (int i = 0; P.active && i < P.conf.n; i++)
@@ -267,9 +275,9 @@ bool persistence_root_options(const char *lowers, char *opts, size_t size)
 			 lowers);
 		return true;
 	}
-	if (mkdir_p(rw, 0755) < 0 || mkdir_p(work, 0755) < 0) {
-		log_warn("persistence %s: unable to create %s and %s: %s; the root's changes stay in RAM", P.dev, rw,
-			 work, strerror(errno));
+	struct s1_error err;
+	if (make_dirs(&err, (const char *const[]){rw, work, NULL}) < 0) {
+		log_warn("persistence %s: %s; the root's changes stay in RAM", P.dev, err.msg);
 		return false;
 	}
 	snprintf(opts, size, "lowerdir=%s,upperdir=%s,workdir=%s", lowers, rw, work);
@@ -315,19 +323,19 @@ static int mount_entry(const struct pconf_entry *e, int index, struct s1_error *
 		snprintf(work, sizeof work, OVERLAY_DIR "/persistence/%d/work", index);
 		if (access(src, F_OK) < 0)
 			return 0;
-		if (mkdir_p(up, 0755) < 0 || mkdir_p(work, 0755) < 0 || mkdir_p(target, 0755) < 0)
-			return s1_fail(err, "unable to create %s: %s", up, strerror(errno));
+		if (make_dirs(err, (const char *const[]){up, work, target, NULL}) < 0)
+			return -1;
 		snprintf(opts, sizeof opts, "lowerdir=%s:%s,upperdir=%s,workdir=%s", src, target, up, work);
 		return mount_fs("overlay", target, "overlay", 0, opts, err);
 	}
 	bool fresh = access(src, F_OK) < 0;
-	if (mkdir_p(src, 0755) < 0 || mkdir_p(target, 0755) < 0)
-		return s1_fail(err, "unable to create %s and %s: %s", src, target, strerror(errno));
+	if (make_dirs(err, (const char *const[]){src, target, NULL}) < 0)
+		return -1;
 	if (e->is_union) {
 		char work[512];
 		source_path(e, "/work", work, sizeof work);
-		if (mkdir_p(work, 0755) < 0)
-			return s1_fail(err, "unable to create %s: %s", work, strerror(errno));
+		if (make_dirs(err, (const char *const[]){work, NULL}) < 0)
+			return -1;
 		snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", target, src, work);
 		return mount_fs("overlay", target, "overlay", 0, opts, err);
 	}

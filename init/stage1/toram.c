@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/sendfile.h>
@@ -13,6 +14,8 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "stage1/stage1.h"
 
@@ -26,18 +29,16 @@ bool toram_fits(uint64_t squashfs, uint64_t mem_available, uint64_t tmpfs_limit)
 
 int meminfo_available(const char *path, uint64_t *bytes)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	char line[128];
-	int rc = -ENOENT;
+	char *text;
+	int rc = file_read(path, &text, NULL);
+	if (rc < 0)
+		return rc;
+	const char *line = strstr(text, "\nMemAvailable:");
 	unsigned long long kb;
-	while (rc < 0 && fgets(line, sizeof line, f))
-		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
-			*bytes = (uint64_t)kb * 1024;
-			rc = 0;
-		}
-	fclose(f);
+	rc = line && sscanf(line + 1, "MemAvailable: %llu kB", &kb) == 1 ? 0 : -ENOENT;
+	if (rc == 0)
+		*bytes = (uint64_t)kb * 1024;
+	free(text);
 	return rc;
 }
 
@@ -51,7 +52,7 @@ struct progress {
 
 static void progress_show(struct progress *p, uint64_t done, uint64_t total, bool final)
 {
-	double now = monotonic_now();
+	double now = monotonic_ms() / 1000.0;
 	if (log_is_quiet() || (!final && now - p->start < 1.0) || (!final && !p->tty && now - p->last < 1.0) ||
 	    (final && !p->shown))
 		return;
@@ -119,7 +120,7 @@ int toram_copy(const struct live_config *cfg, const char *src, const char *shown
 		close(in);
 		return s1_fail(err, "unable to create %s: %s", dst, strerror(saved));
 	}
-	double t0 = monotonic_now();
+	double t0 = monotonic_ms() / 1000.0;
 	struct progress p = {.what = shown, .start = t0, .last = t0, .tty = isatty(STDOUT_FILENO)};
 	rc = copy_file(in, out, need, &p);
 	int saved = errno;
@@ -130,7 +131,7 @@ int toram_copy(const struct live_config *cfg, const char *src, const char *shown
 	}
 	if (rc < 0)
 		return s1_fail(err, "unable to copy %s to %s: %s", src, dst, strerror(saved));
-	double secs = monotonic_now() - t0;
+	double secs = monotonic_ms() / 1000.0 - t0;
 	log_step("Copied %s to RAM: %.0f MiB in %.2f s, %.0f MB/s", shown, need / MIB, secs,
 		 need / 1e6 / (secs > 0 ? secs : 1e-9));
 	return 0;

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "common/log.h"
 #include "common/mountinfo.h"
 #include "stage2/applets.h"
@@ -122,7 +123,7 @@ bool block_is_cdrom(const char *sysroot, const char *name)
 {
 	char path[512], *text;
 	snprintf(path, sizeof(path), "%s/sys/class/block/%s/device/type", sysroot, name);
-	if (read_file_text(path, &text) < 0 || !text)
+	if (file_read(path, &text, NULL) < 0 || !text)
 		return false;
 	bool cd = atoi(text) == 5;
 	free(text);
@@ -161,7 +162,7 @@ static int detach_loops(void)
 	for (size_t i = 0; i < n; i++) {
 		char dev[64], backing[512], path[512], *text = NULL;
 		snprintf(path, sizeof(path), "/sys/block/%s/loop/backing_file", names[i]);
-		read_file_text(path, &text);
+		file_read(path, &text, NULL);
 		snprintf(backing, sizeof(backing), "%s", text ? text : "?");
 		free(text);
 		backing[strcspn(backing, "\n")] = '\0';
@@ -233,22 +234,6 @@ static void find_medium(char *dev, size_t n)
 	mountinfo_free(&t);
 }
 
-static int mkdir_p(char *path)
-{
-	for (char *p = path + 1;; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
-			*p = '\0';
-			int r = mkdir(path, 0755);
-			*p = c;
-			if (r < 0 && errno != EEXIST)
-				return -errno;
-			if (!c)
-				return 0;
-		}
-	}
-}
-
 /* The mounts on the old root, moved to the same place in the tmpfs.  The old root (an overlay) holds its lower
  * layer, the squashfs, whose loop device holds the medium, which is mounted under /run on the old root: that
  * circle keeps everything busy.  Moved out, the old root has nothing mounted on it and goes first, then what it
@@ -268,7 +253,7 @@ static void move_children_out(void)
 		struct mount_entry moved = { .target = to };
 		if (mount_is_kept(&moved)) /* /proc, /sys, /dev: ours are there; theirs unmount anyway */
 			continue;
-		int r = mkdir_p(to);
+		int r = mkdir_p(to, 0755);
 		if (r < 0 || mount(e->target, to, NULL, MS_MOVE, NULL) < 0)
 			log_error("unable to move %s to %s: %s", e->target, to, strerror(r < 0 ? -r : errno));
 	}
