@@ -18,3 +18,4 @@ $(BUILD)/tests/test_persistconf: tests/unit/test_persistconf.c $(BUILD)/hostobj/
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -o $@ $^ -lcmocka
 UNIT_TESTS += $(BUILD)/tests/test_persistconf
+BENCH += tests/bench_live.py
