@@ -262,3 +262,16 @@ def test_persistence_qemu_virtio(tmp_path):
         assert q.poweroff() == 0
     fsck_clean(img)
     assert "from qemu" in run("debugfs", "-R", "cat /rw/root/notes", img).stdout
+
+
+def test_toram_qemu_cd_progress():
+    """PC: toram from a CD in qemu; the copy takes over a second under TCG, so the progress line shows."""
+    pc = os.path.join(B, "pc")
+    with qemu.Qemu(cdrom=ISO, kernel=os.path.join(pc, "vmlinuz"), initrd=os.path.join(pc, "initrd.img"),
+                   append="console=ttyS0 toram", nic=None, timeout=300) as q:
+        q.expect(r"Copying /live/filesystem.squashfs to RAM: +\d+% \d+ MB/s")
+        q.expect(r"Copied /live/filesystem.squashfs to RAM: \d+ MiB in [\d.]+ s, \d+ MB/s")
+        q.expect(uml.READY)
+        mounts = q.shell("cat /proc/mounts")
+        assert "/run/live/toram tmpfs" in mounts and "/run/live/medium" not in mounts
+        assert q.poweroff() == 0
