@@ -72,6 +72,7 @@ def test_findiso_uml(guests, iso_disk):
     assert re.search(r"/dev/loop\d /run/live/medium iso9660 ro", mounts)
     assert "overlay / overlay" in mounts
     assert g.poweroff() == 0
+    assert re.search(r"Unmounted [^\n]*/run/live/findiso", g.output), "the findiso partition was not unmounted"
     assert uml.sha256(iso_disk) == before, "findiso's partition must not be written"
 
 
@@ -170,6 +171,7 @@ def test_persistence_union_two_boots_poweroff_and_reboot(guests, tmp_path):
     assert "installed ok" in g.shell("hello")
     g.shell("echo second boot >> /root/notes")
     g.sendline("reboot")
+    g.expect(r"Unmounted [^\r\n]*/run/live/persistence/persistence")
     g.expect(r"stage 1 on uml", timeout=120)   # UML restarts the kernel in the same process
     ready(g)
     assert "second boot" in g.shell("cat /root/notes")
