@@ -277,3 +277,26 @@ def test_toram_qemu_cd_progress():
         mounts = q.shell("cat /proc/mounts")
         assert "/run/live/toram tmpfs" in mounts and "/run/live/medium" not in mounts
         assert q.poweroff() == 0
+
+
+def test_persistence_never_on_the_medium(guests, tmp_path):
+    """A persistence file on findiso's (read-only) partition and a medium labelled persistence: neither is used,
+    each with one line, and neither image is written."""
+    inner = persist_image(tmp_path, "/ union\n", label="", name="inner.img")
+    disk = ext4_image(str(tmp_path / "disk.img"), 120, files={"isos/live.iso": ISO, "persistence": inner})
+    before = uml.sha256(disk)
+    g = guests([INITRD, "ubdb=" + disk, "findiso=/isos/live.iso", "persistence", "uml"])
+    g.expect(r"liveinit: warning: persistence: /run/live/findiso/persistence is on the partition holding the "
+             r"findiso ISO, which stays read-only; not used")
+    ready(g)
+    assert "/run/live/persistence" not in g.shell("cat /proc/mounts")
+    assert g.poweroff() == 0
+    assert uml.sha256(disk) == before
+
+    labelled = str(tmp_path / "medium.iso")
+    shutil.copyfile(ISO, labelled)
+    run("xorriso", "-dev", labelled, "-volid", "persistence", "-commit")  # relabel a copy: not the base image
+    g = guests([INITRD, "root=/dev/ubda", "ubda=" + labelled, "persistence", "uml"])
+    g.expect(r"liveinit: warning: persistence /dev/ubda: it holds the medium or is mounted already; not used")
+    ready(g)
+    assert g.poweroff() == 0

@@ -115,11 +115,13 @@ static bool find_labelled(const struct live_config *cfg, const struct medium *m,
 		char dev[300];
 		struct probe_result p;
 		snprintf(dev, sizeof dev, "/dev/%.200s", e->d_name);
-		if (!media_candidate(e->d_name) || !usable(dev, m, t) || probe_path(dev, &p) < 0 ||
-		    strcmp(p.label, cfg->persistence_label))
+		if (!media_candidate(e->d_name) || probe_path(dev, &p) < 0 || strcmp(p.label, cfg->persistence_label))
 			continue;
 		snprintf(P.dev, sizeof P.dev, "%s", dev);
-		found = mount_persistence(dev, dev, &p);
+		if (usable(dev, m, t))
+			found = mount_persistence(dev, dev, &p);
+		else
+			log_warn("persistence %s: it holds the medium or is mounted already; not used", dev);
 	}
 	if (d)
 		closedir(d);
@@ -220,6 +222,15 @@ void persistence_setup(const struct live_config *cfg, const struct medium *m)
 	}
 	bool found = find_labelled(cfg, m, &t) || find_file(cfg, m, &t);
 	mountinfo_free(&t);
+	/* A file on findiso's partition: that partition is mounted read-only, and a second, writable mount of
+	 * the same filesystem is what would corrupt it. */
+	char onfindiso[400];
+	snprintf(onfindiso, sizeof onfindiso, "%s/%s", FINDISO_DIR, cfg->persistence_label);
+	if (!found && !P.dev[0] && access(onfindiso, F_OK) == 0) {
+		log_warn("persistence: %s is on the partition holding the findiso ISO, which stays read-only; not used",
+			 onfindiso);
+		return;
+	}
 	if (!found) {
 		if (!P.dev[0])
 			log_warn("persistence: no filesystem labelled %s and no file %s at the root of a partition; "
