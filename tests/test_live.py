@@ -181,20 +181,23 @@ def test_persistence_union_two_boots_poweroff_and_reboot(guests, tmp_path):
     assert "first boot" in out and "second boot" in out
 
 
-def test_persistence_bind_dir_and_label(guests, tmp_path):
-    img = persist_image(tmp_path, "# only /root persists\n/root bind\n", label="mine")
+def test_persistence_bind_and_union_dirs_and_label(guests, tmp_path):
+    img = persist_image(tmp_path, "# only these persist\n/root bind\n/srv union\n", label="mine")
     g = boot_persistent(guests, img, ["persistence-label=mine"])
+    g.expect(r"Persistence on /dev/ubdb \(2 entries\)")
     ready(g)
-    g.shell("echo kept > /root/notes; echo lost > /etc/lost")
+    g.shell("echo kept > /root/notes; echo served > /srv/page; echo lost > /etc/lost")
     assert g.poweroff() == 0
     fsck_clean(img)
+    assert "served" in run("debugfs", "-R", "cat /srv/rw/page", img).stdout
     g = boot_persistent(guests, img, ["persistence-label=mine"])
     ready(g)
     assert "kept" in g.shell("cat /root/notes")
+    assert "served" in g.shell("cat /srv/page")
     g.shell("test ! -e /etc/lost")
     assert g.last_status == 0
-    # The live root's /root was copied into the new persistent directory on first use.
     assert g.poweroff() == 0
+    fsck_clean(img)
 
 
 def test_persistence_read_only_and_nopersistence(guests, tmp_path):

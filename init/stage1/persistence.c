@@ -214,6 +214,12 @@ void persistence_setup(const struct live_config *cfg, const struct medium *m)
 {
 	if (!cfg->persistence)
 		return;
+	if (m->probe.type != FS_ISO9660 && m->probe.type != FS_SQUASHFS) {
+		/* an ext root is mounted read-write itself (in UML through its COW file): nothing to overlay */
+		log_warn("persistence: the root %s (%s) is not a live medium and keeps its own changes; ignored", m->dev,
+			 fs_type_name(m->probe.type));
+		return;
+	}
 	P.ro = cfg->persistence_ro;
 	struct mount_table t;
 	if (mountinfo_read("/proc/self/mountinfo", &t) < 0) {
