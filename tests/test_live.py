@@ -182,19 +182,21 @@ def test_persistence_union_two_boots_poweroff_and_reboot(guests, tmp_path):
 
 
 def test_persistence_bind_and_union_dirs_and_label(guests, tmp_path):
-    img = persist_image(tmp_path, "# only these persist\n/root bind\n/srv union\n", label="mine")
+    img = persist_image(tmp_path, "# only these persist\n/etc bind\n/srv union\n", label="mine")
     g = boot_persistent(guests, img, ["persistence-label=mine"])
     g.expect(r"Persistence on /dev/ubdb \(2 entries\)")
     ready(g)
-    g.shell("echo kept > /root/notes; echo served > /srv/page; echo lost > /etc/lost")
+    g.shell("echo kept > /etc/kept; echo served > /srv/page; echo lost > /root/lost")
     assert g.poweroff() == 0
     fsck_clean(img)
+    # The new persistent /etc started as a copy of the live root's.
+    assert "liveinit" in run("debugfs", "-R", "cat /etc/os-release", img).stdout
     assert "served" in run("debugfs", "-R", "cat /srv/rw/page", img).stdout
     g = boot_persistent(guests, img, ["persistence-label=mine"])
     ready(g)
-    assert "kept" in g.shell("cat /root/notes")
+    assert "kept" in g.shell("cat /etc/kept")
     assert "served" in g.shell("cat /srv/page")
-    g.shell("test ! -e /etc/lost")
+    g.shell("test ! -e /root/lost")
     assert g.last_status == 0
     assert g.poweroff() == 0
     fsck_clean(img)
