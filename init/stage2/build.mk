@@ -46,3 +46,14 @@ UNIT_TESTS += $(STAGE2_TESTS)
 BENCH += tests/bench_stage2.py
 
 -include $(wildcard $(BUILD)/tests/test_*.d)
+
+# A FUSE filesystem in the live root, with the C library it needs (staged like the UML runtime): fuse2fs opens
+# an ext2/3/4 image or disk without the kernel driver; the shutdown tests use it as the FUSE daemon that must
+# outlive its filesystem (it writes its caches back at unmount).
+FUSE_RUNTIME := $(BUILD)/fuse-runtime
+$(FUSE_RUNTIME).stamp: scripts/uml-runtime /usr/bin/fuse2fs
+	scripts/uml-runtime --out $(FUSE_RUNTIME) /usr/bin/fuse2fs
+	touch $@
+ROOT_TREES += $(FUSE_RUNTIME):/
+ROOT_DEPS  += $(FUSE_RUNTIME).stamp
+BENCH += tests/bench_shutdown.py
