@@ -100,6 +100,12 @@ static void test_fuse_daemons_found_by_open_dev_fuse(void **state)
 	pid_t out[4];
 	assert_int_equal(procs_holding(root, "/dev/fuse", out, 4), 1);
 	assert_int_equal(out[0], 90);
+	/* sshfs's ssh: spared with its daemon */
+	tu_write(tu_path("%s/90/stat", root), "90 (sshfs) S 1 90 90 0 -1 4194560 0");
+	tu_write(tu_path("%s/95/stat", root), "95 (ssh) S 90 90 90 0 -1 4194560 0");
+	tu_write(tu_path("%s/96/stat", root), "96 (sh) S 1 96 96 0 -1 4194560 0");
+	assert_int_equal(procs_add_children(root, out, 1, 4), 2);
+	assert_int_equal(out[1], 95);
 	tu_rmtree(root);
 	free(root);
 }
