@@ -6,18 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/fileio.h"
 #include "common/log.h"
-#include "stage2/fstab.h"
-
-long monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static long meminfo_field_kb(const char *text, const char *name)
 {
@@ -40,7 +33,7 @@ static long unwritten_kb(void *arg)
 {
 	(void)arg;
 	char *text;
-	if (read_file_text("/proc/meminfo", &text) < 0 || !text)
+	if (file_read("/proc/meminfo", &text, NULL) < 0)
 		return -1;
 	long kb = meminfo_unwritten_kb(text);
 	free(text);

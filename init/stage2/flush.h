@@ -39,6 +39,4 @@ int run_while_progress(int (*fn)(void *arg), void *arg, const struct progress_pr
 /* run_while_progress without a probe: a fixed timeout. */
 int run_bounded(int (*fn)(void *arg), void *arg, long timeout_ms);
 
-long monotonic_ms(void);
-
 #endif

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "stage2/fstab.h"
 #include "stage2/network.h"
@@ -88,23 +90,14 @@ size_t procs_list_targets(const char *procroot, pid_t self, const pid_t *spare, 
 			continue;
 		char path[PATH_MAX], buf[1024];
 		snprintf(path, sizeof(path), "%s/%s/stat", procroot, de->d_name);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if (file_read_small(path, buf, sizeof(buf)) <= 0)
 			continue; /* exited meanwhile */
-		ssize_t n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
 		struct proc_info pi;
 		if (proc_stat_parse(buf, &pi) < 0)
 			continue;
 		/* argv[0] as the process left it; empty for kernel threads and zombies */
 		snprintf(path, sizeof(path), "%s/%s/cmdline", procroot, de->d_name);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-			pi.storage = read(fd, buf, 1) == 1 && buf[0] == '@';
-			close(fd);
-		}
+		pi.storage = file_read_small(path, buf, 2) > 0 && buf[0] == '@';
 		if (proc_is_target(&pi, self, spare, nspare))
 			out[count++] = pi;
 	}
@@ -146,14 +139,8 @@ size_t procs_add_children(const char *procroot, pid_t *pids, size_t n, size_t ma
 			continue;
 		char path[PATH_MAX], buf[1024];
 		snprintf(path, sizeof(path), "%s/%s/stat", procroot, de->d_name);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if (file_read_small(path, buf, sizeof(buf)) <= 0)
 			continue;
-		ssize_t r = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (r <= 0)
-			continue;
-		buf[r] = '\0';
 		struct proc_info pi;
 		if (proc_stat_parse(buf, &pi) == 0 && pid_in(pids, parents, pi.ppid) && !pid_in(pids, n, pi.pid))
 			pids[n++] = pi.pid;
@@ -526,7 +513,7 @@ static long swap_used_kb(void *arg)
 {
 	(void)arg;
 	char *text;
-	if (read_file_text("/proc/swaps", &text) < 0 || !text)
+	if (file_read("/proc/swaps", &text, NULL) < 0)
 		return -1;
 	long kb = swaps_used_kb(text);
 	free(text);
@@ -540,7 +527,7 @@ static int do_swapoff(void *arg) { return swapoff(arg) == 0 ? 0 : errno; }
 static void swap_off(void)
 {
 	char *text;
-	int r = read_file_text("/proc/swaps", &text);
+	int r = file_read("/proc/swaps", &text, NULL);
 	if (r < 0) {
 		log_error("unable to read /proc/swaps: %s", strerror(-r));
 		return;

@@ -8,6 +8,7 @@
 
 #include <signal.h>
 
+#include "common/clock.h"
 #include "stage2/exitrd.h"
 #include "stage2/flush.h"
 #include "stage2/shutdown.h"
