@@ -7,6 +7,8 @@
         q.poweroff()                        # waits for qemu to exit by itself (-no-reboot), returns its status
 
 Direct kernel boots (no boot loader): Qemu(kernel=..., initrd=..., append="console=ttyS0 ...", cdrom=...).
+More devices: Qemu(..., extra=["-drive", "...", "-device", "..."]).  Qemu(..., monitor=True, no_shutdown=True):
+qemu stays after the guest powers off, and q.monitor("info block") asks its human monitor.
 Console logs go to build/test-logs/<name>.log.
 """
 import itertools
@@ -32,9 +34,15 @@ class Qemu(uml.UML):
     """Same interface as uml.UML (expect/shell/poweroff/kill/output), for a qemu guest on ttyS0."""
 
     def __init__(self, cdrom=None, disk=None, kernel=None, initrd=None, append=None, mem="512", nic="e1000",
-                 timeout=180, name=None, extra=()):
+                 timeout=180, name=None, extra=(), monitor=False, no_shutdown=False):
         self.umid = name or "liveinit-q%d-%d" % (os.getpid(), next(_counter))
         args = ["-accel", "tcg", "-m", str(mem), "-nographic", "-no-reboot"]
+        if no_shutdown:
+            args += ["-no-shutdown"]
+        self.monitor_path = None
+        if monitor:
+            self.monitor_path = os.path.join(uml.LOGDIR, self.umid + ".monitor")
+            args += ["-monitor", "unix:%s,server=on,wait=off" % self.monitor_path]
         if cdrom:
             args += ["-cdrom", cdrom]
         if disk:
@@ -43,7 +51,8 @@ class Qemu(uml.UML):
             args += ["-kernel", kernel, "-initrd", initrd, "-append", append or "console=ttyS0"]
         if nic:
             args += ["-netdev", "user,id=n0", "-device", "%s,netdev=n0" % nic]
-        self.qemu_args = args + list(extra)  # e.g. a virtio disk: ["-drive", "file=X,format=raw,if=virtio"]
+        args += list(extra)
+        self.qemu_args = args
         self.timeout = timeout
         self.child = None
         self.exitstatus = None
@@ -64,7 +73,27 @@ class Qemu(uml.UML):
         # isolinux reads the serial line a character at a time; a carriage return ends the line.
         self.child.send(line + "\r")
 
+    def monitor(self, command, timeout=30):
+        """Run one command on qemu's human monitor; returns its output."""
+        import socket
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(self.monitor_path)
+            data = b""
+            while not data.endswith(b"(qemu) "):
+                data += s.recv(4096)
+            s.sendall(command.encode() + b"\n")
+            data = b""
+            while not data.rstrip().endswith(b"(qemu)"):
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        return ansi_free(data.decode(errors="replace"))
+
     def kill(self):
+        if self.monitor_path and os.path.exists(self.monitor_path):
+            os.unlink(self.monitor_path)
         if self.child is not None and self.child.isalive():
             try:
                 os.kill(self.child.pid, signal.SIGKILL)

@@ -15,11 +15,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "common/fileio.h"
 #include "common/log.h"
 #include "common/mountinfo.h"
 #include "stage2/applets.h"
-#include "stage2/fstab.h"
+#include "common/apimounts.h"
+#include "common/clock.h"
+#include "common/fileio.h"
 
 static int copy_file(const char *from, const char *to, mode_t mode)
 {
@@ -121,13 +122,10 @@ void exitrd_enter(enum shutdown_kind kind, const struct live_config *cfg)
 
 bool block_is_cdrom(const char *sysroot, const char *name)
 {
-	char path[512], *text;
+	char path[512];
 	snprintf(path, sizeof(path), "%s/sys/class/block/%s/device/type", sysroot, name);
-	if (file_read(path, &text, NULL) < 0 || !text)
-		return false;
-	bool cd = atoi(text) == 5;
-	free(text);
-	return cd;
+	char text[16];
+	return file_read_small(path, text, sizeof(text)) > 0 && atoi(text) == 5;
 }
 
 size_t loops_attached(const char *sysroot, char (*names)[32], size_t max)
@@ -160,11 +158,10 @@ static int detach_loops(void)
 	size_t n = loops_attached("", names, 64);
 	int gone = 0;
 	for (size_t i = 0; i < n; i++) {
-		char dev[64], backing[512], path[512], *text = NULL;
+		char dev[64], backing[512], path[512];
 		snprintf(path, sizeof(path), "/sys/block/%s/loop/backing_file", names[i]);
-		file_read(path, &text, NULL);
-		snprintf(backing, sizeof(backing), "%s", text ? text : "?");
-		free(text);
+		if (file_read_small(path, backing, sizeof(backing)) <= 0)
+			snprintf(backing, sizeof(backing), "?");
 		backing[strcspn(backing, "\n")] = '\0';
 		snprintf(dev, sizeof(dev), "/dev/%s", names[i]);
 		int fd = open(dev, O_RDONLY | O_CLOEXEC);
@@ -204,12 +201,11 @@ static void eject(const char *dev)
 /* The new root's API filesystems, and the console from its /dev (the old one is the old root's). */
 static void setup(void)
 {
-	static const struct {
-		const char *type, *target;
-	} api[] = { { "proc", "/proc" }, { "sysfs", "/sys" }, { "devtmpfs", "/dev" } };
-	for (size_t i = 0; i < sizeof(api) / sizeof(api[0]); i++)
-		if (mount(api[i].type, api[i].target, api[i].type, MS_NOSUID, NULL) < 0)
-			log_error("unable to mount %s on %s: %s", api[i].type, api[i].target, strerror(errno));
+	for (int i = API_PROC; i <= API_DEV; i++) {
+		char msg[256];
+		if (api_mount("", &api_mounts[i], msg, sizeof(msg)) < 0)
+			log_error("%s", msg);
+	}
 	int con = open("/dev/console", O_RDWR | O_NOCTTY);
 	if (con >= 0) {
 		for (int fd = 0; fd <= 2; fd++)

@@ -6,12 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/fileio.h"
 #include "common/log.h"
-#include "stage2/fstab.h"
 
 static long meminfo_field_kb(const char *text, const char *name)
 {
@@ -34,7 +33,7 @@ static long unwritten_kb(void *arg)
 {
 	(void)arg;
 	char *text;
-	if (file_read("/proc/meminfo", &text, NULL) < 0 || !text)
+	if (file_read("/proc/meminfo", &text, NULL) < 0)
 		return -1;
 	long kb = meminfo_unwritten_kb(text);
 	free(text);

@@ -6,7 +6,6 @@
 #ifndef LIVEINIT_STAGE2_FLUSH_H
 #define LIVEINIT_STAGE2_FLUSH_H
 
-#include "common/clock.h"
 #include <stdbool.h>
 
 /* Dirty + Writeback, in kB, from the text of /proc/meminfo; -1 when neither is there. */
@@ -39,6 +38,5 @@ int run_while_progress(int (*fn)(void *arg), void *arg, const struct progress_pr
 
 /* run_while_progress without a probe: a fixed timeout. */
 int run_bounded(int (*fn)(void *arg), void *arg, long timeout_ms);
-
 
 #endif

@@ -28,6 +28,14 @@
 
 /* ---- processes ---- */
 
+static bool pid_in(const pid_t *set, size_t n, pid_t pid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (set[i] == pid)
+			return true;
+	return false;
+}
+
 int proc_stat_parse(const char *text, struct proc_info *pi)
 {
 	memset(pi, 0, sizeof(*pi));
@@ -89,7 +97,7 @@ size_t procs_list_targets(const char *procroot, pid_t self, const pid_t *spare, 
 			continue;
 		/* argv[0] as the process left it; empty for kernel threads and zombies */
 		snprintf(path, sizeof(path), "%s/%s/cmdline", procroot, de->d_name);
-		pi.storage = file_read_small(path, buf, 2) == 1 && buf[0] == '@';
+		pi.storage = file_read_small(path, buf, 2) > 0 && buf[0] == '@';
 		if (proc_is_target(&pi, self, spare, nspare))
 			out[count++] = pi;
 	}
@@ -119,6 +127,28 @@ static bool holds(const char *procroot, const char *pid, const char *dev)
 	return found;
 }
 
+size_t procs_add_children(const char *procroot, pid_t *pids, size_t n, size_t max)
+{
+	DIR *d = opendir(procroot);
+	if (!d)
+		return n;
+	size_t parents = n;
+	struct dirent *de;
+	while (n < max && (de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		char path[PATH_MAX], buf[1024];
+		snprintf(path, sizeof(path), "%s/%s/stat", procroot, de->d_name);
+		if (file_read_small(path, buf, sizeof(buf)) <= 0)
+			continue;
+		struct proc_info pi;
+		if (proc_stat_parse(buf, &pi) == 0 && pid_in(pids, parents, pi.ppid) && !pid_in(pids, n, pi.pid))
+			pids[n++] = pi.pid;
+	}
+	closedir(d);
+	return n;
+}
+
 size_t procs_holding(const char *procroot, const char *dev, pid_t *out, size_t max)
 {
 	DIR *d = opendir(procroot);
@@ -134,14 +164,6 @@ size_t procs_holding(const char *procroot, const char *dev, pid_t *out, size_t m
 }
 
 #define KILL_MAX 2048
-
-static bool pid_in(const pid_t *set, size_t n, pid_t pid)
-{
-	for (size_t i = 0; i < n; i++)
-		if (set[i] == pid)
-			return true;
-	return false;
-}
 
 /* Stop every target not in the set yet and add it, listing again until a listing brings no new one: a stopped
  * process cannot fork, so a fork loop runs dry.  Returns the last listing's count (all current targets). */
@@ -465,13 +487,13 @@ static void freeze(void)
 		pause();
 }
 
-/* TERM, wait up to timeout_ms, KILL, wait until reaped.  fuse: spare the FUSE daemons too. */
-static void stop_processes(long timeout_ms, bool fuse, bool say)
+/* TERM, wait up to timeout_ms, KILL, wait until reaped.  The DHCP clients and the extra pids are spared. */
+static void stop_processes(long timeout_ms, const pid_t *extra, size_t nextra, bool say)
 {
 	static struct spared spared;
 	spared.n = net_dhcpc_pids(DHCPC_RUNDIR, spared.pids, 16);
-	if (fuse)
-		spared.n += procs_holding("/proc", "/dev/fuse", spared.pids + spared.n, 64 - spared.n);
+	for (size_t i = 0; i < nextra && spared.n < 64; i++)
+		spared.pids[spared.n++] = extra[i];
 	struct kill_ops ops = { real_list, real_send, real_pause, real_now, real_exists, &spared };
 
 	if (say)
@@ -491,7 +513,7 @@ static long swap_used_kb(void *arg)
 {
 	(void)arg;
 	char *text;
-	if (file_read("/proc/swaps", &text, NULL) < 0 || !text)
+	if (file_read("/proc/swaps", &text, NULL) < 0)
 		return -1;
 	long kb = swaps_used_kb(text);
 	free(text);
@@ -589,14 +611,34 @@ static void flush(void)
 		log_error("sync did not finish: %s (no progress for %d s)", strerror(err), FLUSH_STALL_MS / 1000);
 }
 
+/* A FUSE daemon writes its caches back after its filesystem is unmounted (fuse2fs, fuse-zip), then leaves by
+ * itself: wait for that while it runs or the page cache drains, up to timeout_ms without progress. */
+static void wait_exited(const pid_t *pids, size_t n, long timeout_ms)
+{
+	struct progress_watch w;
+	progress_watch_start(&w, monotonic_ms(), unwritten_probe.measure(NULL));
+	for (size_t i = 0; i < n; i++)
+		while (real_exists(NULL, pids[i])) {
+			long now = monotonic_ms();
+			if (progress_watch_stalled(&w, now, unwritten_probe.measure(NULL), timeout_ms))
+				return;
+			real_pause(NULL, 20);
+		}
+}
+
 void shutdown_run(enum shutdown_kind kind, const struct live_config *cfg)
 {
 	(void)kind;
 	long timeout_ms = (cfg->shutdown_timeout > 0 ? cfg->shutdown_timeout : 5) * 1000L;
 	long t0 = monotonic_ms();
-	stop_processes(timeout_ms, true, true);
+	/* FUSE daemons (they hold /dev/fuse) and their children (sshfs's ssh) live until their filesystems are
+	 * gone, which needs their users gone first. */
+	pid_t fuse[48];
+	size_t nfuse = procs_add_children("/proc", fuse, procs_holding("/proc", "/dev/fuse", fuse, 16), 48);
+	stop_processes(timeout_ms, fuse, nfuse, true);
 	unmount_process_backed();
-	stop_processes(timeout_ms, false, false); /* the FUSE daemons, their filesystems gone */
+	wait_exited(fuse, nfuse, timeout_ms);
+	stop_processes(timeout_ms, NULL, 0, false); /* FUSE daemons whose filesystems stayed, and the rest */
 	long t1 = monotonic_ms();
 	net_stop(3000);
 	long t2 = monotonic_ms();

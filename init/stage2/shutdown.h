@@ -45,6 +45,9 @@ size_t procs_list_targets(const char *procroot, pid_t self, const pid_t *spare, 
  * Returns how many were written to out (at most max). */
 size_t procs_holding(const char *procroot, const char *dev, pid_t *out, size_t max);
 
+/* Append to pids[0..n) the children of those pids (one level: sshfs's ssh), up to max.  Returns the new count. */
+size_t procs_add_children(const char *procroot, pid_t *pids, size_t n, size_t max);
+
 struct kill_ops {
 	/* Current targets. */
 	size_t (*list)(void *ctx, struct proc_info *out, size_t max);

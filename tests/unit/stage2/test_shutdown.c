@@ -9,6 +9,8 @@
 #include <signal.h>
 
 #include "common/clock.h"
+#include "stage2/exitrd.h"
+#include "stage2/flush.h"
 #include "stage2/shutdown.h"
 #include "stage2/swap.h"
 #include "testutil.h"
@@ -68,9 +70,12 @@ static void test_list_targets_fake_proc(void **state)
 		{ "52", "52 (a) (S 1 2) R 1 52 52 0 -1 4194560 0" },
 		{ "60", "60 (dhcpc) S 1 60 60 0 -1 4194560 0" },
 		{ "77", "77 (liveinit) S 1 77 77 0 -1 4194560 0" },
+		{ "80", "80 (ntfs-3g) S 1 80 80 0 -1 4194560 0" },
 	};
 	for (size_t i = 0; i < sizeof(stats) / sizeof(stats[0]); i++)
 		tu_write(tu_path("%s/%s/stat", root, stats[i][0]), stats[i][1]);
+	tu_write(tu_path("%s/50/cmdline", root), "-sh");
+	tu_write(tu_path("%s/80/cmdline", root), "@ntfs-3g"); /* a storage daemon: never signalled */
 	tu_mkdirs(tu_path("%s/net", root));
 	tu_mkdirs(tu_path("%s/999", root)); /* exited between readdir and open */
 	pid_t spare[] = { 60 };
@@ -79,6 +84,117 @@ static void test_list_targets_fake_proc(void **state)
 	assert_int_equal(n, 2);
 	pid_t got[2] = { out[0].pid, out[1].pid };
 	assert_true((got[0] == 50 && got[1] == 52) || (got[0] == 52 && got[1] == 50));
+	tu_rmtree(root);
+	free(root);
+}
+
+static void test_fuse_daemons_found_by_open_dev_fuse(void **state)
+{
+	(void)state;
+	char *root = tu_tmpdir();
+	tu_mkdirs(tu_path("%s/90/fd", root));
+	tu_mkdirs(tu_path("%s/91/fd", root));
+	tu_mkdirs(tu_path("%s/self", root));
+	assert_int_equal(symlink("/dev/null", tu_path("%s/90/fd/0", root)), 0);
+	assert_int_equal(symlink("/dev/fuse", tu_path("%s/90/fd/3", root)), 0);
+	assert_int_equal(symlink("/dev/fuse0", tu_path("%s/91/fd/3", root)), 0);
+	pid_t out[4];
+	assert_int_equal(procs_holding(root, "/dev/fuse", out, 4), 1);
+	assert_int_equal(out[0], 90);
+	/* sshfs's ssh: spared with its daemon */
+	tu_write(tu_path("%s/90/stat", root), "90 (sshfs) S 1 90 90 0 -1 4194560 0");
+	tu_write(tu_path("%s/95/stat", root), "95 (ssh) S 90 90 90 0 -1 4194560 0");
+	tu_write(tu_path("%s/96/stat", root), "96 (sh) S 1 96 96 0 -1 4194560 0");
+	assert_int_equal(procs_add_children(root, out, 1, 4), 2);
+	assert_int_equal(out[1], 95);
+	tu_rmtree(root);
+	free(root);
+}
+
+/* ---- waiting while writes make progress ---- */
+
+static void test_meminfo_unwritten(void **state)
+{
+	(void)state;
+	const char *text = "MemTotal:         468000 kB\nDirty:             26112 kB\nWriteback:          4096 kB\n"
+			   "WritebackTmp:          0 kB\n";
+	assert_int_equal(meminfo_unwritten_kb(text), 30208);
+	assert_int_equal(meminfo_unwritten_kb("MemTotal: 1 kB\nDirtyish: 5 kB\n"), -1);
+	assert_int_equal(meminfo_unwritten_kb("Writeback: 7 kB\n"), 7);
+}
+
+static void test_progress_rule(void **state)
+{
+	(void)state;
+	struct progress_watch w;
+	progress_watch_start(&w, 0, 30000);
+	/* A slow disk: 2 MB/s for a minute is progress all along, however long it takes. */
+	long kb = 30000;
+	for (long t = 1000; t <= 60000; t += 1000) {
+		kb -= 400;
+		assert_false(progress_watch_stalled(&w, t, kb, 10000));
+	}
+	/* Then nothing moves (a dead disk): given up 10 s after the last progress, not before. */
+	assert_false(progress_watch_stalled(&w, 69999, kb, 10000));
+	assert_true(progress_watch_stalled(&w, 70000, kb, 10000));
+	/* Going up (someone writes more) is no progress; unknown neither. */
+	progress_watch_start(&w, 0, 100);
+	assert_false(progress_watch_stalled(&w, 5000, 200, 10000));
+	assert_true(progress_watch_stalled(&w, 10000, -1, 10000));
+}
+
+static long shrinking(void *arg)
+{
+	long *v = arg;
+	return *v > 0 ? (*v -= 512) : 0;
+}
+static int slow_exit(void *arg)
+{
+	(void)arg;
+	usleep(600 * 1000);
+	return 0;
+}
+
+static void test_run_while_progress_outlives_the_stall_time(void **state)
+{
+	(void)state;
+	/* 600 ms of work with a 300 ms stall time: it finishes because it keeps making progress. */
+	long v = 1 << 20;
+	struct progress_probe p = { shrinking, &v, NULL };
+	assert_int_equal(run_while_progress(slow_exit, NULL, &p, 300), 0);
+	/* Without progress the same call is given up. */
+	assert_int_equal(run_while_progress(slow_exit, NULL, NULL, 300), ETIMEDOUT);
+	while (waitpid(-1, NULL, 0) > 0)
+		;
+}
+
+static void test_swaps_used(void **state)
+{
+	(void)state;
+	const char *text = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+			   "/dev/vdb                                partition\t1048572\t\t2048\t\t-2\n"
+			   "/swapfile                               file\t\t1024\t\t100\t\t-3\n";
+	assert_int_equal(swaps_used_kb(text), 2148);
+	assert_int_equal(swaps_used_kb("Filename\tType\tSize\tUsed\tPriority\n"), 0);
+}
+
+/* ---- exitrd's look at devices ---- */
+
+static void test_cdrom_and_loops(void **state)
+{
+	(void)state;
+	char *root = tu_tmpdir();
+	tu_write(tu_path("%s/sys/class/block/sr0/device/type", root), "5\n");
+	tu_write(tu_path("%s/sys/class/block/sda/device/type", root), "0\n");
+	assert_true(block_is_cdrom(root, "sr0"));
+	assert_false(block_is_cdrom(root, "sda"));  /* a hybrid ISO on a disk or stick: never ejected */
+	assert_false(block_is_cdrom(root, "ubda")); /* UML: no SCSI type */
+	tu_write(tu_path("%s/sys/block/loop0/loop/backing_file", root), "/run/live/medium/live/filesystem.squashfs\n");
+	tu_mkdirs(tu_path("%s/sys/block/loop1", root)); /* free */
+	tu_mkdirs(tu_path("%s/sys/block/sr0", root));
+	char names[4][32];
+	assert_int_equal(loops_attached(root, names, 4), 1);
+	assert_string_equal(names[0], "loop0");
 	tu_rmtree(root);
 	free(root);
 }
@@ -623,6 +739,12 @@ int main(void)
 		cmocka_unit_test(test_stat_parse),
 		cmocka_unit_test(test_kernel_threads_and_targets),
 		cmocka_unit_test(test_list_targets_fake_proc),
+		cmocka_unit_test(test_fuse_daemons_found_by_open_dev_fuse),
+		cmocka_unit_test(test_meminfo_unwritten),
+		cmocka_unit_test(test_progress_rule),
+		cmocka_unit_test(test_run_while_progress_outlives_the_stall_time),
+		cmocka_unit_test(test_swaps_used),
+		cmocka_unit_test(test_cdrom_and_loops),
 		cmocka_unit_test(test_all_obey_term),
 		cmocka_unit_test(test_one_ignores_term),
 		cmocka_unit_test(test_shell_on_terminal_leaves_on_term),
