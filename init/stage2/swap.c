@@ -7,7 +7,7 @@
 #include <sys/swap.h>
 
 #include "common/mountinfo.h"
-#include "stage2/fstab.h"
+#include "common/fileio.h"
 
 size_t swaps_parse(const char *text, char (*paths)[256], size_t max)
 {
