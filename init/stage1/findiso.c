@@ -54,7 +54,8 @@ static bool holds_iso(const struct live_config *cfg, const char *dev, const stru
 	struct stat st;
 	if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
 		return true;
-	umount(FINDISO_DIR);
+	if (umount(FINDISO_DIR) < 0)
+		log_warn("findiso: unable to unmount %s (%s) from %s: %s", dev, type, FINDISO_DIR, strerror(errno));
 	return false;
 }
 
@@ -120,6 +121,9 @@ void findiso_release(void)
 	close(iso_loopfd); /* the loop detaches now that nothing holds it */
 	iso_loopfd = -1;
 	/* The detach completes just after the close: give it a moment before the partition is free. */
-	for (int i = 0; i < 100 && umount(FINDISO_DIR) < 0 && errno == EBUSY; i++)
+	int rc;
+	for (int i = 0; (rc = umount(FINDISO_DIR)) < 0 && errno == EBUSY && i < 100; i++)
 		usleep(10000);
+	if (rc < 0)
+		log_warn("findiso: unable to release %s: %s (it is unmounted at shutdown)", FINDISO_DIR, strerror(errno));
 }

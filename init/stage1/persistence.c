@@ -91,6 +91,13 @@ static bool mount_persistence(const char *dev, const char *shown, const struct p
 	return true;
 }
 
+/* Undo a mount of ours; a failure is reported (the mount then stays until shutdown unmounts it). */
+static void unmount(const char *dir)
+{
+	if (umount(dir) < 0 && errno != EINVAL) /* EINVAL: nothing mounted there */
+		log_warn("persistence: unable to unmount %s: %s", dir, strerror(errno));
+}
+
 static bool mounted(const struct mount_table *t, const char *dev)
 {
 	for (size_t i = 0; i < t->count; i++)
@@ -140,14 +147,14 @@ static bool find_file_on(const struct live_config *cfg, const char *dev, const s
 	snprintf(file, sizeof file, "%s/%s", PERSIST_HOST_DIR, cfg->persistence_label);
 	struct stat st;
 	if (stat(file, &st) < 0 || !S_ISREG(st.st_mode)) {
-		umount(PERSIST_HOST_DIR);
+		unmount(PERSIST_HOST_DIR);
 		return false;
 	}
 	snprintf(P.dev, sizeof P.dev, "%.300s:/%.64s", dev, cfg->persistence_label);
 	if (!P.ro && mount(dev, PERSIST_HOST_DIR, type, MS_REMOUNT | MS_NOATIME, NULL) < 0) {
 		log_warn("persistence %s: unable to remount %s read-write: %s; continuing without persistence", P.dev,
 			 dev, strerror(errno));
-		umount(PERSIST_HOST_DIR);
+		unmount(PERSIST_HOST_DIR);
 		return false;
 	}
 	char loop[64];
@@ -159,7 +166,7 @@ static bool find_file_on(const struct live_config *cfg, const char *dev, const s
 	if (fd >= 0)
 		close(fd); /* autoclear: the loop lives as long as the mount on it */
 	if (!ok)
-		umount(PERSIST_HOST_DIR);
+		unmount(PERSIST_HOST_DIR);
 	return ok;
 }
 
@@ -205,8 +212,8 @@ static bool read_conf(void)
 
 static void release(void)
 {
-	umount(P.mnt);
-	umount(PERSIST_HOST_DIR); /* only mounted for a persistence file */
+	unmount(P.mnt);
+	unmount(PERSIST_HOST_DIR); /* only mounted for a persistence file (EINVAL otherwise) */
 	P.active = false;
 }
 
