@@ -302,6 +302,7 @@ def test_persistence_never_on_the_medium(guests, tmp_path):
     shutil.copyfile(ISO, labelled)
     run("xorriso", "-dev", labelled, "-volid", "persistence", "-commit")  # relabel a copy: not the base image
     g = guests([INITRD, "root=/dev/ubda", "ubda=" + labelled, "persistence", "uml"])
-    g.expect(r"liveinit: warning: persistence /dev/ubda: it holds the medium or is mounted already; not used")
+    g.expect(r"liveinit: warning: persistence /dev/ubda1?: it holds a live medium or is mounted already; not used")
     ready(g)
+    assert g.output.count("liveinit: warning: persistence") == 1, g.output
     assert g.poweroff() == 0

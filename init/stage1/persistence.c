@@ -124,11 +124,14 @@ static bool find_labelled(const struct live_config *cfg, const struct medium *m,
 		snprintf(dev, sizeof dev, "/dev/%.200s", e->d_name);
 		if (!media_candidate(e->d_name) || probe_path(dev, &p) < 0 || strcmp(p.label, cfg->persistence_label))
 			continue;
-		snprintf(P.dev, sizeof P.dev, "%s", dev);
-		if (usable(dev, m, t))
+		bool medium = p.type == FS_ISO9660 || p.type == FS_SQUASHFS; /* a hybrid ISO's partition too */
+		if (usable(dev, m, t) && !medium) {
+			snprintf(P.dev, sizeof P.dev, "%s", dev);
 			found = mount_persistence(dev, dev, &p);
-		else
-			log_warn("persistence %s: it holds the medium or is mounted already; not used", dev);
+		} else if (!P.dev[0]) { /* one line, not one per partition of the same medium */
+			snprintf(P.dev, sizeof P.dev, "%s", dev);
+			log_warn("persistence %s: it holds a live medium or is mounted already; not used", dev);
+		}
 	}
 	if (d)
 		closedir(d);
