@@ -50,7 +50,8 @@ ROOT_TREES += $(BUILD)/rootmods/uml/lib/modules/$(UML_KVER):/lib/modules/$(UML_K
 #   /live/filesystem.squashfs (Debian live's place) and its checksum for `check`
 #   /boot/vmlinuz, /boot/initrd.img   the PC kernel and its initrd
 #   /isolinux/                        isolinux (BIOS boot from CD, and from USB via the hybrid MBR)
-#   /boot/grub/grub.cfg, /.disk/info  the UEFI menu; Debian's signed GRUB looks for /.disk/info to find the medium
+#   /boot/grub/grub.cfg               the UEFI menu (GRUB)
+#   /.disk/info, /.disk/id/ID         what GRUB finds the medium by: ID is unique to this build (see efi.img)
 #   /uml/linux, /uml/initrd.img       the UML kernel and its initrd: a running live system starts guests of itself
 ISOLINUX_BIN ?= /usr/lib/ISOLINUX/isolinux.bin
 ISOHYBRID_MBR ?= /usr/lib/ISOLINUX/isohdpfx.bin
@@ -67,6 +68,8 @@ $(BUILD)/iso.stamp: $$(ISO_TREE_DEPS)
 	cp $(ISOLINUX_BIN) $(LDLINUX_C32) iso/isolinux.cfg $(BUILD)/iso/isolinux/
 	cp iso/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
 	echo "liveinit $(VERSION) live system" > $(BUILD)/iso/.disk/info
+	mkdir -p $(BUILD)/iso/.disk/id && touch $(BUILD)/iso/.disk/id/liveinit-$$(cut -c1-16 \
+		$(BUILD)/iso/live/filesystem.squashfs.sha256)
 	cp $(UML_LINUX) $(BUILD)/iso/uml/linux
 	cp $(BUILD)/initrd.img $(BUILD)/iso/uml/initrd.img
 	touch $@
@@ -74,17 +77,21 @@ $(BUILD)/iso.stamp: $$(ISO_TREE_DEPS)
 # The EFI system partition (FAT): the removable-media boot path EFI/BOOT/BOOTX64.EFI is Debian's signed shim,
 # which starts the signed GRUB next to it (grubx64.efi; gcdx64 is Debian's build of it for CDs) and MokManager
 # when asked.  The same chain boots with Secure Boot off and on (Microsoft's UEFI CA signs shim, Debian's key
-# GRUB and the kernel), so no keys of our own are involved.
+# GRUB and the kernel), so no keys of our own are involved.  GRUB reads /boot/grub/grub.cfg here first
+# (iso/grub-esp.cfg): it finds the ISO by its /.disk/id/ file and reads the menu from there.
 EFI_SHIM ?= /usr/lib/shim/shimx64.efi.signed
 EFI_MM   ?= /usr/lib/shim/mmx64.efi.signed
 EFI_GRUB ?= /usr/lib/grub/x86_64-efi-signed/gcdx64.efi.signed
-$(BUILD)/efi.img: $(EFI_SHIM) $(EFI_MM) $(EFI_GRUB)
+$(BUILD)/efi.img: $(EFI_SHIM) $(EFI_MM) $(EFI_GRUB) iso/grub-esp.cfg $(BUILD)/iso.stamp
 	rm -f $@.tmp
-	kib=$$(( ( $$(cat $^ | wc -c) / 1024 ) + 512 )); mkfs.fat -C -n EFIBOOT $@.tmp $$kib >/dev/null
-	mmd -i $@.tmp ::/EFI ::/EFI/BOOT
+	kib=$$(( ( $$(cat $(EFI_SHIM) $(EFI_MM) $(EFI_GRUB) | wc -c) / 1024 ) + 512 )); \
+		mkfs.fat -C -n EFIBOOT $@.tmp $$kib >/dev/null
+	id=$$(ls $(BUILD)/iso/.disk/id/) && sed "s/@ID@/$$id/" iso/grub-esp.cfg > $(BUILD)/grub-esp.cfg
+	mmd -i $@.tmp ::/EFI ::/EFI/BOOT ::/boot ::/boot/grub
 	mcopy -i $@.tmp $(EFI_SHIM) ::/EFI/BOOT/BOOTX64.EFI
 	mcopy -i $@.tmp $(EFI_GRUB) ::/EFI/BOOT/grubx64.efi
 	mcopy -i $@.tmp $(EFI_MM) ::/EFI/BOOT/mmx64.efi
+	mcopy -i $@.tmp $(BUILD)/grub-esp.cfg ::/boot/grub/grub.cfg
 	mv $@.tmp $@
 
 # Hybrid, for CD and USB stick, BIOS and UEFI:

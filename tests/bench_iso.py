@@ -100,7 +100,7 @@ def main():
     print("  %-34s %s" % ("measure", "value"))
     print("  %-34s %.1f s  (each: %s)" % ("BIOS start -> ready (median)", ready,
                                           ", ".join("%.1f" % b[0] for b in boots)))
-    for fw, label in (("ovmf", "UEFI (OVMF)"), ("ovmf-secboot", "UEFI, Secure Boot")):
+    for fw, label in (("ovmf", "UEFI"), ("ovmf-secboot", "UEFI+SB")):
         med = statistics.median(uefi[fw])
         print("  %-34s %.1f s  (each: %s; %.2fx BIOS)" % ("%s start -> ready (median)" % label, med,
                                                           ", ".join("%.1f" % t for t in uefi[fw]), med / ready))
@@ -110,7 +110,7 @@ def main():
                                                               ", ".join("%.2f" % s for s in stage1)))
     size = os.path.getsize(ISO)
     print("  %-34s %s" % ("ISO size", mib(size)))
-    print("  %-34s %s  (+%s, +%.1f%% for the UEFI path)" % ("ISO size without UEFI (isolinux only)",
+    print("  %-34s %s  (+%s, +%.1f%% for the UEFI path)" % ("ISO size, isolinux only",
                                                             mib(bios_iso), mib(size - bios_iso),
                                                             100.0 * (size - bios_iso) / bios_iso))
     print("  %-34s %s" % ("root squashfs (%s)" % make_var("SQUASHFS_COMP"),

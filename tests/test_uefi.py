@@ -3,7 +3,8 @@ hybrid MBR/GPT layout, and real boots under qemu (TCG) with Debian's OVMF: the I
 enforced (shim -> Debian's signed GRUB -> Debian's signed kernel, locked down, signed modules only), as a USB
 stick without Secure Boot, and refused when the kernel is not signed.  BIOS from a USB stick is in test_iso.py
 (test_qemu_hybrid_disk_boot), the remastered ISO under OVMF in test_iso.py (test_remaster_boots_in_ovmf).
-Needs `make all` first.
+The USB boot has a second disk that looks like another Debian medium (/.disk/info, its own menu): our menu must
+still be the one shown.  Needs `make all` first.
 """
 import os
 import re
@@ -123,7 +124,15 @@ def test_efi_boot_records_and_partitions(tmp_path):
         subprocess.run(["mcopy", "-n", "-i", img, "::/EFI/BOOT/" + name, str(out)], check=True, capture_output=True)
         assert uml.sha256(str(out)) == uml.sha256(make_var(var)), name
 
-    # Debian's signed GRUB finds the medium by /.disk/info and reads /boot/grub/grub.cfg from it.
+    # Debian's signed GRUB reads the ESP's /boot/grub/grub.cfg first: it finds this medium by the identifier
+    # file the ISO carries and reads the menu from it.  (/.disk/info is GRUB's fallback when that file is gone.)
+    subprocess.run(["mcopy", "-n", "-i", img, "::/boot/grub/grub.cfg", str(tmp_path / "esp.cfg")], check=True,
+                   capture_output=True)
+    esp_cfg = open(tmp_path / "esp.cfg").read()
+    ident = re.search(r"^search --no-floppy --set=root --file /\.disk/id/(\S+)$", esp_cfg, re.M)
+    assert ident and re.search(r"^source \$prefix/grub.cfg$", esp_cfg, re.M), esp_cfg
+    listing = subprocess.run(["xorriso", "-indev", ISO, "-ls", "/.disk/id/"], capture_output=True, text=True)
+    assert "'%s'" % ident.group(1) in listing.stdout.split(), listing.stdout
     assert open(iso_extract(ISO, "/.disk/info", tmp_path / "info")).read().strip()
     # The kernel on the ISO is the signed one: it carries an Authenticode certificate table.
     kernel = iso_extract(ISO, "/boot/vmlinuz", tmp_path / "vmlinuz")
@@ -158,9 +167,9 @@ def test_grub_menu_matches_isolinux(tmp_path):
     assert re.search(r"^TIMEOUT 50$", isolinux, re.M) and re.search(r"^DEFAULT live$", isolinux, re.M)
     assert re.search(r"^set timeout=5$", grub, re.M) and re.search(r"^set default=live$", grub, re.M)
     # Shown and read on the screen and the first serial port.
-    assert re.search(r"^serial --unit=0 --speed=115200$", grub, re.M)
-    assert re.search(r"^terminal_input console serial$", grub, re.M)
-    assert re.search(r"^terminal_output console serial$", grub, re.M)
+    assert re.search(r"^if serial --unit=0 --speed=115200; then$", grub, re.M)
+    assert re.search(r"^\s+terminal_input console serial$", grub, re.M)
+    assert re.search(r"^\s+terminal_output console serial$", grub, re.M)
 
 
 # ---- boots ----
@@ -203,14 +212,36 @@ def test_ovmf_secure_boot_cd_serial_dhcp_poweroff(base_hashes):
     assert uml.sha256(ISO) == base_hashes["live.iso"]
 
 
-def test_ovmf_usb_stick():
-    """OVMF without Secure Boot, the ISO as a USB stick (xHCI usb-storage): the ESP partition boots it, stage 1
-    finds the medium on the stick."""
-    with Qemu(usb=ISO, firmware="ovmf", timeout=300) as q:
+@pytest.fixture(scope="module")
+def decoy_disk(tmp_path_factory):
+    """An ISO like a Debian medium: /.disk/info and a /boot/grub/grub.cfg with a menu of its own."""
+    d = tmp_path_factory.mktemp("decoy")
+    tree = d / "tree"
+    (tree / ".disk").mkdir(parents=True)
+    (tree / ".disk" / "info").write_text("Debian GNU/Linux (decoy)\n")
+    (tree / "boot" / "grub").mkdir(parents=True)
+    (tree / "boot" / "grub" / "grub.cfg").write_text(
+        'set timeout=30\nmenuentry "decoy: another medium\'s menu" --id decoy {\n\techo decoy\n}\n')
+    out = str(d / "decoy.iso")
+    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-V", "DECOY", "-R", "-o", out, str(tree)], check=True,
+                   capture_output=True)
+    return out
+
+
+def test_ovmf_usb_stick(decoy_disk):
+    """OVMF without Secure Boot, the ISO as a USB stick (xHCI usb-storage), beside a disk that looks like another
+    Debian medium (/.disk/info): the stick's ESP boots, GRUB shows our menu, stage 1 finds the medium on the
+    stick."""
+    with Qemu(usb=ISO, disk=decoy_disk, firmware="ovmf", timeout=300) as q:
         q.grub_choose("serial")
         q.expect(qemu.STAGE1)
         q.expect(uml.READY)
-        assert re.search(r"Mounted /live/filesystem.squashfs from /dev/sd", q.output)
+        out = q.output
+        assert re.search(r"Mounted /live/filesystem.squashfs from /dev/sd", out)
+        assert "another medium's menu" not in out
+        # The stick is the USB disk (the decoy is on the AHCI controller).
+        dev = re.search(r"Mounted /live/filesystem.squashfs from /dev/(sd[a-z])", out).group(1)
+        assert "usb" in q.shell("readlink -f /sys/block/%s" % dev)
         efi, sb, lockdown = efi_state(q)
         assert efi and not sb and lockdown == "none", (efi, sb, lockdown)
         assert q.poweroff(timeout=180) == 0
