@@ -23,6 +23,7 @@ import uml  # noqa: E402
 import test_shutdown as ts  # noqa: E402
 
 RUNS = 2
+THROTTLE = "throttling.bps-write=%d" % (2 << 20)  # the figure (the test uses 1 MB/s)
 
 
 def one(dirty):
@@ -31,7 +32,7 @@ def one(dirty):
         if dirty:
             ext4 = ts.image(os.path.join(d, "ext4.img"), 64, ["mkfs.ext4", "-q", "-F", "-L", "slow"])
             src, _ = ts.source(__import__("pathlib").Path(d))
-            extra = src + ["-drive", "file=%s,format=raw,if=virtio,%s" % (ext4, ts.THROTTLE)]
+            extra = src + ["-drive", "file=%s,format=raw,if=virtio,%s" % (ext4, THROTTLE)]
         with qemu.Qemu(cdrom=ts.ISO, extra=extra, timeout=300) as q:
             q.boot_label("serial debug")
             q.expect(uml.READY, timeout=300)

@@ -1,14 +1,14 @@
 """Shutdown on a PC (qemu, TCG), judged from the host: nothing written is lost, the root is left, the CD ejected.
 
-Each boot writes 30 MB of random data to a disk that qemu throttles to 2 MB/s for writes, and powers off at
-once: the data is still in the page cache then, and takes ~15 s to reach the disk.  After qemu exits (it is
+Each boot writes 30 MB of random data to a disk that qemu throttles to 1 MB/s for writes, and powers off at
+once: the data is still in the page cache then, and takes ~26 s to reach the disk.  After qemu exits (it is
 started with -no-shutdown, so it stays and its monitor answers), the host reads the disk image: the file's
 sha256 must be the one of the data, made on the host, and fsck must find the filesystem clean.
-  - ext4 on a virtio disk, with a FUSE filesystem (fuse2fs, a Debian FUSE program carried by the root) on a
-    second disk; its daemon ignores TERM, so it lives only as long as the shutdown lets it: it writes its
-    caches and marks its filesystem clean when that is unmounted, which must happen before it is killed.
-    The CD it booted from is ejected (the tray is open, asked of qemu's monitor).
+  - ext4 on a virtio disk; the CD it booted from is ejected (the tray is open, asked of qemu's monitor).
   - vfat on a USB stick (usb-storage on xhci), booted with `noeject`: the tray stays closed.
+A FUSE filesystem (fuse2fs, a Debian FUSE program the root carries) on a disk of its own: its daemon ignores
+TERM, so it lives only as long as the shutdown lets it; it writes its caches and marks its filesystem clean
+when that is unmounted, which must happen before it is killed (host: dumpe2fs, e2fsck, sha256).
 """
 import os
 import re
@@ -23,7 +23,10 @@ from qemu import Qemu
 BUILD = uml.BUILD
 ISO = os.path.join(BUILD, "live.iso")
 MiB = 1 << 20
-THROTTLE = "throttling.bps-write=%d" % (2 * MiB)
+# 1 MB/s: the ~26 MB still dirty at the poweroff take ~26 s, well past the fixed budget the shutdown had before
+# it waited on progress (unmount 5 s, sync 10 s).  At 2 MB/s (~13 s) that budget was measured to just suffice for
+# ext4 on virtio, so the test could not have failed there.
+THROTTLE = "throttling.bps-write=%d" % (1 * MiB)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -90,42 +93,59 @@ def sha256_ext(img, name, tmp_path):
     return sha256_of(out)
 
 
-def test_ext4_and_fuse_flushed_at_poweroff_and_cd_ejected(tmp_path):
+def boot(q, label="serial"):
+    q.boot_label(label)
+    q.expect(qemu.STAGE1)
+    q.expect(uml.READY, timeout=300)
+
+
+def test_ext4_virtio_flushed_at_poweroff_and_cd_ejected(tmp_path):
     ext4 = image(str(tmp_path / "ext4.img"), 64, ["mkfs.ext4", "-q", "-F", "-L", "slow"])
-    fuse = image(str(tmp_path / "fuse.img"), 32, ["mkfs.ext2", "-q", "-F", "-L", "fuse"])
     src, want = source(tmp_path)
-    extra = src + ["-drive", "file=%s,format=raw,if=virtio,%s" % (ext4, THROTTLE),
-                   "-drive", "file=%s,format=raw,if=virtio" % fuse]
+    extra = src + ["-drive", "file=%s,format=raw,if=virtio,%s" % (ext4, THROTTLE)]
     with Qemu(cdrom=ISO, extra=extra, monitor=True, no_shutdown=True, timeout=300) as q:
-        q.boot_label("serial")
-        q.expect(qemu.STAGE1)
-        q.expect(uml.READY, timeout=300)
-        # fuse2fs ignoring TERM (libfuse installs its handlers only over the default action): only the
-        # shutdown's order decides whether it is alive when its filesystem goes.
-        # The virtio disks are probed in parallel: find them by label.
-        q.shell("set -o pipefail; modprobe fuse; mkdir -p /mnt/f && "
-                "sh -c 'trap \"\" TERM; exec fuse2fs \"$(findfs LABEL=fuse)\" /mnt/f' && "
-                "dd if=/dev/urandom bs=1M count=4 2>/dev/null | tee /mnt/f/small | sha256sum > /tmp/fuse.sha")
-        assert q.last_status == 0, q.output[-2000:]
-        fuse_sum = q.shell("cat /tmp/fuse.sha").split()[0]
+        boot(q)
         write_30mb(q, "$(findfs LABEL=slow)", "ext4")
         shutdown = power_off(q)
         tray_open = tray(q)
 
-    # What is on the disks first: that is what a user loses.
+    # What is on the disk first: that is what a user loses.
     fsck = run(["e2fsck", "-fn", ext4])
     assert fsck.returncode == 0, fsck.stdout + fsck.stderr
     assert sha256_ext(ext4, "big", tmp_path) == want
-    state = run(["dumpe2fs", "-h", fuse]).stdout
-    assert re.search(r"Filesystem state:\s+clean", state), "fuse2fs did not finish:\n" + state
-    fsck = run(["e2fsck", "-fn", fuse])
-    assert fsck.returncode == 0, fsck.stdout + fsck.stderr
-    assert sha256_ext(fuse, "small", tmp_path) == fuse_sum
     assert tray_open, "the CD was not ejected:\n" + shutdown
     assert re.search(r"Writing \d+ MB to disk", shutdown), shutdown
-    assert re.search(r"Unmounted [^\n]*/mnt/f\b", shutdown), shutdown
     assert re.search(r"Unmounted [^\n]*/mnt/t\b", shutdown), shutdown
     assert re.search(r"Ejecting /dev/sr0\.\.\. done", shutdown), shutdown
+
+
+def test_fuse_unmounted_before_its_daemon_dies(tmp_path):
+    fuse = image(str(tmp_path / "fuse.img"), 32, ["mkfs.ext2", "-q", "-F", "-L", "fuse"])
+    extra = ["-drive", "file=%s,format=raw,if=virtio" % fuse]
+    with Qemu(cdrom=ISO, extra=extra, timeout=300) as q:
+        boot(q)
+        # fuse2fs ignoring TERM (libfuse installs its handlers only over the default action): only the
+        # shutdown's order decides whether it is alive when its filesystem goes.  It writes its caches and marks
+        # the filesystem clean when that is unmounted.  -s: single-threaded; with libfuse2's threads it was
+        # seen to end without that after a plain umount, with no shutdown involved.
+        q.shell("set -o pipefail; modprobe fuse; mkdir -p /mnt/f && "
+                "sh -c 'trap \"\" TERM; exec fuse2fs -s \"$(findfs LABEL=fuse)\" /mnt/f' && "
+                "dd if=/dev/urandom bs=1M count=4 2>/dev/null | tee /mnt/f/small | sha256sum > /tmp/fuse.sha")
+        assert q.last_status == 0, q.output[-2000:]
+        want = q.shell("cat /tmp/fuse.sha").split()[0]
+        q.sendline("/sbin/poweroff")
+        assert q.wait_exit(300) == 0
+        shutdown = q.output[q.output.rfind("Sent all processes the TERM"):]
+
+    assert sha256_ext(fuse, "small", tmp_path) == want
+    fsck = run(["e2fsck", "-fn", fuse])
+    assert fsck.returncode == 0, fsck.stdout + fsck.stderr
+    # fuse2fs marks the filesystem not clean while it is mounted, clean when it ends after the unmount; killed
+    # first (TERM ignored, then KILL), it stays "not clean".
+    state = run(["dumpe2fs", "-h", fuse]).stdout
+    assert re.search(r"Filesystem state:\s+clean", state), "fuse2fs was killed before its filesystem went:\n" + state
+    assert re.search(r"Unmounting FUSE and network file systems\.\.\. done\s+\[\*\] Unmounted /mnt/f", shutdown), \
+        shutdown
 
 
 def test_vfat_usb_stick_flushed_at_poweroff_noeject(tmp_path):
@@ -135,9 +155,7 @@ def test_vfat_usb_stick_flushed_at_poweroff_noeject(tmp_path):
              "-drive", "if=none,id=stick,file=%s,format=raw,%s" % (vfat, THROTTLE),
              "-device", "usb-storage,bus=xhci.0,drive=stick"]
     with Qemu(cdrom=ISO, extra=extra, monitor=True, no_shutdown=True, timeout=300) as q:
-        q.boot_label("serial noeject")
-        q.expect(qemu.STAGE1)
-        q.expect(uml.READY, timeout=300)
+        boot(q, "serial noeject")
         q.shell("for i in $(seq 100); do [ -b /dev/sda ] && break; sleep 0.1; done; ls /dev/sda")
         assert q.last_status == 0, "no USB stick (/dev/sda) in the guest"
         write_30mb(q, "/dev/sda", "vfat")
