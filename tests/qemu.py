@@ -47,7 +47,8 @@ class Qemu(uml.UML):
     """Same interface as uml.UML (expect/shell/poweroff/kill/output), for a qemu guest on ttyS0."""
 
     def __init__(self, cdrom=None, disk=None, kernel=None, initrd=None, append=None, mem="512", nic="e1000",
-                 timeout=180, name=None, extra=(), monitor=False, no_shutdown=False, firmware="bios", usb=None):
+                 timeout=180, name=None, firmware="bios", usb=None, extra=(), monitor=False,
+                 no_shutdown=False):
         self.umid = name or "liveinit-q%d-%d" % (os.getpid(), next(_counter))
         os.makedirs(uml.LOGDIR, exist_ok=True)
         args = ["-accel", "tcg", "-m", str(mem), "-nographic", "-no-reboot"]
