@@ -16,3 +16,4 @@ $(BUILD)/tests/adapt_run: tests/unit/adapt_run.c $(patsubst init/%.c,$(BUILD)/ho
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) -o $@ $(filter %.c %.o,$^)
 ALL += $(BUILD)/tests/adapt_run
+BENCH += tests/bench_foreign.py
