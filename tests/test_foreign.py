@@ -1,5 +1,6 @@
 """Somebody else's live ISO with our initrd (issue 10): a live-build style ISO (tests/foreign/build-iso: a
-Debian bookworm systemd root with openssh-server, /live/filesystem.squashfs in xz plus a zstd add-on layer,
+Debian bookworm systemd root with openssh-server, /live/filesystem.squashfs in xz plus gzip, lzo, lz4 and zstd
+add-on layers,
 volume id "d-live 12 st amd64") booted in UML, qemu (serial console) and Xen (hvc0), each with a login where
 the user is; and in UML with liveinit.stage2.  Four boots in all (systemd is slow under TCG: generous
 timeouts, no timed assertions).  The adaptation itself is unit-tested on fixture roots in tests/test_adapt.py.
@@ -55,6 +56,9 @@ def check_systemd_root(g, where):
     mounts = g.shell("cat /proc/mounts")
     assert re.search(r"/run/live/medium iso9660 ro", mounts), mounts
     assert g.shell("cat /etc/liveinit-addon").strip() == "liveinit add-on layer"
+    comps = ("gzip", "lzo", "lz4", "zstd")
+    assert g.shell("cat" + "".join(" /etc/liveinit-addon-" + c for c in comps)).split("\n")[:4] == \
+        ["liveinit %s layer" % c for c in comps]
     assert g.shell("cat /etc/issue").strip() == "issue from the add-on layer"
     for other, k in SEEN_KEYS.items():
         assert k != key[1], "%s and %s booted with the same SSH host key" % (where, other)
