@@ -160,3 +160,29 @@ class XenShell:
         self.m.sendline(f"echo B$(({tag}+0)); {cmd}; echo E$(({tag}+0))")
         self.m.expect(rf"(?s)B{tag}\r*\n(.*?)E{tag}", timeout=timeout)
         return self.m.child.match.group(1).replace("\r", "")
+
+
+def test_uml_stage2_root_without_shell(guests, tmp_path):
+    """liveinit.stage2 on a root that has no shell at all: one warning line naming the fallback, and the
+    initrd's busybox as the console shell; poweroff still runs our shutdown."""
+    tree = tmp_path / "tree"
+    for d in ("etc", "proc", "sys", "dev", "run", "tmp", "mnt"):
+        (tree / d).mkdir(parents=True)
+    (tree / "etc" / "os-release").write_text("PRETTY_NAME=\"no shell here\"\n")
+    (tmp_path / "iso" / "live").mkdir(parents=True)
+    subprocess.run(["mksquashfs", str(tree), str(tmp_path / "iso" / "live" / "filesystem.squashfs"),
+                    "-comp", "gzip", "-quiet", "-no-progress", "-all-root"], check=True)
+    iso = str(tmp_path / "noshell.iso")
+    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-R", "-V", "NOSHELL", "-o", iso,
+                    str(tmp_path / "iso")], check=True, capture_output=True)
+    g = guests(["initrd=" + os.path.join(BUILD, "initrd.img"), "root=/dev/ubda", "ubdar=" + iso, "uml",
+                "liveinit.stage2"], timeout=120)
+    g.expect(r"liveinit: warning: the root has no /bin/sh: the console shell is the initrd's busybox "
+             r"\(/run/liveinit/busybox\)")
+    g.expect(uml.READY)
+    g.expect("# ")
+    assert g.shell("cat /etc/os-release").strip() == 'PRETTY_NAME="no shell here"'
+    assert g.shell("/run/liveinit/busybox readlink /bin/sh").strip() == "/run/liveinit/busybox"
+    mark = len(g.output)
+    assert g.poweroff(timeout=60) == 0
+    assert "Shutting down" in g.output[mark:]
