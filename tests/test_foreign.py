@@ -14,6 +14,7 @@ import pytest
 import qemu
 import uml
 import xenvm
+from test_xen import Shell as XenConsoleShell
 
 TOP = uml.TOP
 BUILD = uml.BUILD
@@ -148,18 +149,13 @@ def test_xen_hvc0_login(iso):
 
 
 class XenShell:
-    """uml.UML's shell() over the Xen machine's console (typed in small pieces: see XenMachine.sendline)."""
+    """uml.UML's shell() interface over test_xen's console Shell."""
 
     def __init__(self, m):
-        self.m = m
-        self.n = 0
+        self.s = XenConsoleShell(m)
 
     def shell(self, cmd, timeout=120):
-        self.n += 1
-        tag = 9100 + self.n
-        self.m.sendline(f"echo B$(({tag}+0)); {cmd}; echo E$(({tag}+0))")
-        self.m.expect(rf"(?s)B{tag}\r*\n(.*?)E{tag}", timeout=timeout)
-        return self.m.child.match.group(1).replace("\r", "")
+        return self.s.run(cmd, timeout)
 
 
 def test_uml_stage2_root_without_shell(guests, tmp_path):
