@@ -40,15 +40,23 @@ def login(g, host, timeout):
     g.expect(PROMPT % host, timeout=120)
 
 
+def note(where, text):
+    """Into the captured output and build/test-logs/test_foreign.log (kept after a passing run too)."""
+    print("%s: %s" % (where, text))
+    os.makedirs(uml.LOGDIR, exist_ok=True)
+    with open(os.path.join(uml.LOGDIR, "test_foreign.log"), "a") as f:
+        f.write("%s: %s\n" % (where, text))
+
+
 def check_systemd_root(g, where):
     """What every platform must show once logged in.  Returns the host key."""
     state = g.shell("systemctl is-system-running --wait", timeout=600).strip()
     failed = g.shell("systemctl --failed --no-legend --plain | cut -d' ' -f1").split()
-    print("%s: systemctl is-system-running: %s; failed units: %s" % (where, state, failed or "none"))
+    note(where, "systemctl is-system-running: %s; failed units: %s" % (state, " ".join(failed) or "none"))
     assert state in ("running", "degraded"), state
     assert not [u for u in failed if "liveinit" in u], failed
     adapted = g.shell("cat /run/liveinit/adapted")
-    print("%s: /run/liveinit/adapted:\n%s" % (where, adapted))
+    note(where, "/run/liveinit/adapted:\n" + adapted)
     assert "passwd: /etc/shadow" in adapted
     assert g.shell("systemctl is-active ssh.service").strip() == "active"
     key = g.shell("cat /etc/ssh/ssh_host_ed25519_key.pub").split()
