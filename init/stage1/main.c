@@ -63,7 +63,7 @@ static void prepare_root(struct live_config *cfg, bool overlay)
 		return;
 	}
 	enum root_init kind = adapt_classify(NEWROOT, cfg->init);
-	if (!cfg->adapt || !overlay || kind == INIT_OURS || kind == INIT_NONE) {
+	if (!cfg->adapt || !overlay || (kind != INIT_SYSTEMD && kind != INIT_SYSVINIT)) {
 		log_debug("not adapting the root (%s%s)", root_init_name(kind),
 			  !cfg->adapt ? ", liveinit.adapt=0" : !overlay ? ", not an overlay" : "");
 		return;
