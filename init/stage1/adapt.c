@@ -148,7 +148,7 @@ static int systemd_login(const char *root, const char *tty, struct adapt_log *lo
 	char unit[sizeof GETTY_UNIT + 64], link[128];
 	snprintf(unit, sizeof unit, GETTY_UNIT, agetty);
 	snprintf(link, sizeof link, SYSTEMD_ETC "/getty.target.wants/liveinit-getty@%s.service", tty);
-	if (root_write(root, SYSTEMD_ETC "/liveinit-getty@.service", unit, 0644, err) < 0 ||
+	if (root_write(root, SYSTEMD_ETC "/liveinit-getty@.service", unit, err) < 0 ||
 	    root_symlink(root, link, SYSTEMD_ETC "/liveinit-getty@.service", err) < 0)
 		return -1;
 	adapt_note(log, "login: %s/liveinit-getty@.service, enabled for %s in getty.target.wants", SYSTEMD_ETC, tty);
@@ -187,7 +187,7 @@ static int systemd_ssh(const struct live_config *cfg, const char *root, struct a
 		char unit[sizeof KEYGEN_UNIT + 64];
 		snprintf(unit, sizeof unit, KEYGEN_UNIT, keygen);
 		static const char path[] = SYSTEMD_ETC "/liveinit-ssh-keygen.service";
-		if (root_write(root, path, unit, 0644, err) < 0 ||
+		if (root_write(root, path, unit, err) < 0 ||
 		    root_symlink(root, SYSTEMD_ETC "/multi-user.target.wants/liveinit-ssh-keygen.service", path, err) < 0 ||
 		    root_symlink(root, SYSTEMD_ETC "/ssh.service.wants/liveinit-ssh-keygen.service", path, err) < 0)
 			return -1;
@@ -258,7 +258,7 @@ static int sysvinit_adapt(const char *root, const char *tty, bool keys, struct a
 		return s1_fail(err, "adapt: no getty in the new root (/sbin/getty): no login on %s", tty);
 	if (!add_login && !keys)
 		return 0;
-	if (root_write(root, "/etc/inittab", text, 0644, err) < 0)
+	if (root_write(root, "/etc/inittab", text, err) < 0)
 		return -1;
 	if (add_login)
 		adapt_note(log, "login: /etc/inittab: LI respawns %s on %s", getty, tty);
@@ -291,7 +291,7 @@ int adapt_root(const struct live_config *cfg, const char *root, struct adapt_log
 	if (cfg->hostname_given) {
 		char line[80];
 		snprintf(line, sizeof line, "%s\n", cfg->hostname);
-		if (root_write(root, "/etc/hostname", line, 0644, err) < 0)
+		if (root_write(root, "/etc/hostname", line, err) < 0)
 			return -1;
 		adapt_note(log, "hostname: /etc/hostname: %s", cfg->hostname);
 	}

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "stage1/stage1.h"
@@ -32,7 +33,7 @@ static void report_adapted(const struct adapt_log *log, const char *what)
 	for (int i = 0; i < log->n; i++)
 		len += (size_t)snprintf(text + len, sizeof text - len, "%s\n", log->line[i]);
 	struct s1_error err;
-	if (root_write("", ADAPTED_FILE, text, 0644, &err) < 0)
+	if (root_write("", ADAPTED_FILE, text, &err) < 0)
 		log_error("%s", err.msg);
 	log_step("Adapted the root (%s): %d changes, listed in %s", what, log->n, ADAPTED_FILE);
 }
@@ -83,7 +84,7 @@ static void read_config(struct live_config *cfg)
 int main(int argc, char **argv)
 {
 	(void)argc;
-	double started = monotonic_now();
+	int64_t started = monotonic_us();
 	struct s1_error err;
 	struct live_config cfg;
 	struct medium medium;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "stage1/stage1.h"
 
 #define MAX_LINKS 40
@@ -118,29 +119,19 @@ static int root_target(const char *root, const char *path, char *out, size_t siz
 	return 0;
 }
 
-int root_write(const char *root, const char *path, const char *text, unsigned mode, struct s1_error *err)
+int root_write(const char *root, const char *path, const char *text, struct s1_error *err)
 {
-	char full[PATH_MAX], tmp[PATH_MAX + 8];
+	char full[PATH_MAX], rel[PATH_MAX];
 	if (root_target(root, path, full, sizeof full, err) < 0)
 		return -1;
-	snprintf(tmp, sizeof tmp, "%s.new", full);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return s1_fail(err, "unable to create %s in the new root: %s", path, strerror(errno));
-	size_t len = strlen(text);
-	ssize_t w = write(fd, text, len);
-	int saved = w < 0 ? errno : ENOSPC;
-	if (w != (ssize_t)len || fchmod(fd, mode) < 0 || close(fd) < 0) {
-		if (w == (ssize_t)len)
-			saved = errno;
-		unlink(tmp);
-		return s1_fail(err, "unable to write %s in the new root: %s", path, strerror(saved));
-	}
-	if (rename(tmp, full) < 0) {
-		saved = errno;
-		unlink(tmp);
-		return s1_fail(err, "unable to replace %s in the new root: %s", path, strerror(saved));
-	}
+	/* An existing file is written where its links lead inside the root: file_write_atomic would follow an
+	 * absolute link on the initramfs' side. */
+	if (root_resolve(root, path, rel, sizeof rel) == 0)
+		snprintf(full, sizeof full, "%s%s", root, rel);
+	const char *step;
+	int r = file_write_atomic(full, text, strlen(text), &step);
+	if (r < 0)
+		return s1_fail(err, "unable to write %s in the new root (%s): %s", path, step, strerror(-r));
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/cmdline.h"
 #include "common/probe.h"
@@ -46,14 +47,14 @@ int rootfs_mount(const struct live_config *cfg, const struct medium *m, struct s
 int media_check(const char *squashfs_path, struct s1_error *err);
 
 /* switchroot.c: move mounts, delete the initramfs, chroot, exec init.  Returns only on failure. */
-int switch_root(const struct live_config *cfg, char **argv, double started, struct s1_error *err);
+int switch_root(const struct live_config *cfg, char **argv, int64_t started_us, struct s1_error *err);
 
 /* rootedit.c: edit the new root (its overlay upper) as the root itself sees its paths.  root is the prefix
  * (NEWROOT, or a fixture tree in tests; "" is the running system); path is absolute inside it. */
 int root_resolve(const char *root, const char *path, char *out, size_t size); /* every symlink; -errno */
 bool root_exists(const char *root, const char *path);
 int root_path(const char *root, const char *path, char *out, size_t size); /* parent resolved, last kept */
-int root_write(const char *root, const char *path, const char *text, unsigned mode, struct s1_error *err);
+int root_write(const char *root, const char *path, const char *text, struct s1_error *err); /* 0644 or kept */
 int root_symlink(const char *root, const char *path, const char *target, struct s1_error *err);
 
 /* What stage 1 changed in a foreign root, one line each; written to ADAPTED_FILE for the user. */
@@ -80,16 +81,12 @@ int adapt_root(const struct live_config *cfg, const char *root, struct adapt_log
 int stage2_prepare(const char *root, const char *initrd_dir, const char *run_dir, struct adapt_log *log,
 		   struct s1_error *err);
 
-/* Seconds on CLOCK_MONOTONIC. */
-double monotonic_now(void);
-
 /* rescue.c: the console shell.  rescue_shell() returns when the shell exits (break= points);
  * rescue_forever() never returns (fatal errors: PID 1 must not exit). */
 void rescue_shell(const char *why);
 void rescue_forever(const char *why) __attribute__((noreturn));
 
-/* util.c */
-int mkdir_p(const char *path, unsigned mode);
+/* util.c (mkdir -p is common/fileio.h) */
 int mount_fs(const char *src, const char *target, const char *type, unsigned long flags, const char *data,
 	     struct s1_error *err);
 /* Copy a file (sendfile), creating dst with mode. */

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "stage1/stage1.h"
 
 #define INITRD_LIB "/lib/liveinit"
@@ -63,8 +64,9 @@ int stage2_prepare(const char *root, const char *initrd_dir, const char *run_dir
 		   struct s1_error *err)
 {
 	char link[PATH_MAX];
-	if (mkdir_p(run_dir, 0755) < 0)
-		return s1_fail(err, "unable to create %s: %s", run_dir, strerror(errno));
+	int r = mkdir_p(run_dir, 0755);
+	if (r < 0)
+		return s1_fail(err, "unable to create %s: %s", run_dir, strerror(-r));
 	if (carry(initrd_dir, "liveinit", INITRD_LIB, run_dir, err) < 0)
 		return -1;
 	/* argv[0] "init" selects stage 2 in the multi-call binary whatever the kernel passes as arguments. */
