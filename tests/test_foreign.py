@@ -59,6 +59,10 @@ def check_systemd_root(g, where):
     note(where, "/run/liveinit/adapted:\n" + adapted)
     assert "passwd: /etc/shadow" in adapted
     assert g.shell("systemctl is-active ssh.service").strip() == "active"
+    keys = g.shell("ls /etc/ssh/ | grep '^ssh_host_.*_key$'").split()
+    result = g.shell("systemctl show -p Result --value liveinit-ssh-keygen.service").strip()
+    note(where, "host keys: %s; liveinit-ssh-keygen.service result: %s" % (" ".join(keys), result))
+    assert result == "success"
     key = g.shell("cat /etc/ssh/ssh_host_ed25519_key.pub").split()
     assert key and key[0] == "ssh-ed25519", key
     # The medium stays read-only under the overlay; the add-on layer lies above the base.
