@@ -7,9 +7,11 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "common/shadow.h"
 #include "stage1/stage1.h"
 
@@ -19,22 +21,26 @@ const char *root_init_name(enum root_init kind)
 	return names[kind];
 }
 
+/* Read root/path (resolved inside the root) with the one file reader; -errno. */
+static int read_in_root(const char *root, const char *path, char **text)
+{
+	char rel[PATH_MAX], full[PATH_MAX];
+	int r = root_resolve(root, path, rel, sizeof rel);
+	if (r < 0)
+		return r;
+	snprintf(full, sizeof full, "%s%s", root, rel);
+	return file_read(full, text, NULL);
+}
+
 /* Does root/path hold needle?  (Small text files: inittab.) */
 static bool file_contains(const char *root, const char *path, const char *needle)
 {
-	char rel[PATH_MAX], full[PATH_MAX], buf[16384];
-	if (root_resolve(root, path, rel, sizeof rel) < 0)
+	char *text;
+	if (read_in_root(root, path, &text) < 0)
 		return false;
-	snprintf(full, sizeof full, "%s%s", root, rel);
-	int fd = open(full, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n < 0)
-		return false;
-	buf[n] = '\0';
-	return strstr(buf, needle) != NULL;
+	bool found = strstr(text, needle) != NULL;
+	free(text);
+	return found;
 }
 
 enum root_init adapt_classify(const char *root, const char *init)
@@ -228,37 +234,35 @@ static bool inittab_serves(const char *text, const char *tty)
 /* inittab: append lines (a login on tty, host keys at sysinit) unless a respawn line serves tty already. */
 static int sysvinit_adapt(const char *root, const char *tty, bool keys, struct adapt_log *log, struct s1_error *err)
 {
-	char rel[PATH_MAX], full[PATH_MAX], old[16384];
-	if (root_resolve(root, "/etc/inittab", rel, sizeof rel) < 0)
-		return s1_fail(err, "adapt: unable to find /etc/inittab in the new root");
-	snprintf(full, sizeof full, "%s%s", root, rel);
-	int fd = open(full, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return s1_fail(err, "adapt: unable to open /etc/inittab in the new root: %s", strerror(errno));
-	ssize_t n = read(fd, old, sizeof old - 1);
-	int saved = errno;
-	close(fd);
-	if (n < 0 || n == (ssize_t)sizeof old - 1)
-		return s1_fail(err, "adapt: unable to read /etc/inittab in the new root: %s",
-			       n < 0 ? strerror(saved) : "larger than 16 KiB");
-	old[n] = '\0';
-
-	char text[sizeof old + 512];
-	size_t len = (size_t)snprintf(text, sizeof text, "%s%s", old, n && old[n - 1] != '\n' ? "\n" : "");
 	const char *getty = find_agetty(root);
-	bool add_login = tty && getty && !inittab_serves(old, tty);
+	if (tty && !getty)
+		return s1_fail(err, "adapt: no getty in the new root (/sbin/getty): no login on %s", tty);
+	char *old;
+	int r = read_in_root(root, "/etc/inittab", &old);
+	if (r < 0)
+		return s1_fail(err, "adapt: unable to read /etc/inittab in the new root: %s", strerror(-r));
+	bool add_login = tty && !inittab_serves(old, tty);
+	if (!add_login && !keys) {
+		free(old);
+		return 0;
+	}
+	size_t n = strlen(old), cap = n + 512;
+	char *text = malloc(cap);
+	if (!text) {
+		free(old);
+		return s1_fail(err, "adapt: /etc/inittab: out of memory");
+	}
+	size_t len = (size_t)snprintf(text, cap, "%s%s", old, n && old[n - 1] != '\n' ? "\n" : "");
+	free(old);
 	if (add_login)
-		len += (size_t)snprintf(text + len, sizeof text - len,
+		len += (size_t)snprintf(text + len, cap - len,
 					"# liveinit: a login on %s, this platform's console\nLI:2345:respawn:%s -L %s 115200 vt100\n",
 					tty, getty, tty);
 	if (keys)
-		len += (size_t)snprintf(text + len, sizeof text - len,
-					"# liveinit: SSH host keys for this boot\nLK::sysinit:/usr/bin/ssh-keygen -A\n");
-	if (tty && !getty)
-		return s1_fail(err, "adapt: no getty in the new root (/sbin/getty): no login on %s", tty);
-	if (!add_login && !keys)
-		return 0;
-	if (root_write(root, "/etc/inittab", text, err) < 0)
+		snprintf(text + len, cap - len, "# liveinit: SSH host keys for this boot\nLK::sysinit:/usr/bin/ssh-keygen -A\n");
+	r = root_write(root, "/etc/inittab", text, err);
+	free(text);
+	if (r < 0)
 		return -1;
 	if (add_login)
 		adapt_note(log, "login: /etc/inittab: LI respawns %s on %s", getty, tty);
