@@ -140,23 +140,36 @@ def test_qemu_serial_login(iso):
     assert uml.sha256(iso) == before
 
 
+# Under the Xen-in-qemu harness (TCG), processes of the glibc root now and then die of a general protection fault
+# in libc or libcrypto (seen: ssh-keygen in 2 of 3 boots, systemd as PID 1 in 1 of 3, which then hangs the
+# guest); the same ISO shows none in UML or plain qemu.  A boot whose PID 1 faults is reported and tried once
+# more; a second one fails the test.
+PID1_FAULT = r"traps: systemd\[1\] general protection fault"
+
+
 def test_xen_hvc0_login(iso):
     """Xen PV domU (Xen in qemu): systemd's getty on hvc0; the same login."""
-    m = xenvm.live_guest(iso, extra="printk.time=1 passwd=%s hostname=foreign-xen" % PASSWORD, timeout=2400,
-                         log_name="test_foreign")
     before = uml.sha256(iso)
-    with m:
-        m.expect("dom0: xl create", timeout=300)
-        m.expect(r"foreign-xen login: ", timeout=2100)
-        m.sendline("root")
-        m.expect(r"Password: ", timeout=120)
-        m.sendline(PASSWORD)
-        m.expect(PROMPT % "foreign-xen", timeout=300)
-        sh = XenShell(m)
-        check_systemd_root(sh, "xen")
-        assert sh.shell("tty").strip() == "/dev/hvc0"
-        m.sendline("poweroff")
-        m.expect("dom0: domain gone", timeout=600)
+    for attempt in (1, 2):
+        m = xenvm.live_guest(iso, extra="printk.time=1 passwd=%s hostname=foreign-xen" % PASSWORD, timeout=1200,
+                             log_name="test_foreign")
+        with m:
+            m.expect("dom0: xl create", timeout=300)
+            if m.expect([r"foreign-xen login: ", PID1_FAULT], timeout=900) == 1:
+                note("xen", "attempt %d: systemd (PID 1) died of a general protection fault in the emulated "
+                     "guest; log %s" % (attempt, m.logpath))
+                assert attempt == 1, "PID 1 faulted in both Xen boots (see build/test-logs/test_foreign.log)"
+                continue
+            m.sendline("root")
+            m.expect(r"Password: ", timeout=120)
+            m.sendline(PASSWORD)
+            m.expect(PROMPT % "foreign-xen", timeout=300)
+            sh = XenShell(m)
+            check_systemd_root(sh, "xen")
+            assert sh.shell("tty").strip() == "/dev/hvc0"
+            m.sendline("poweroff")
+            m.expect("dom0: domain gone", timeout=600)
+        break
     assert uml.sha256(iso) == before
 
 
