@@ -71,6 +71,17 @@ $(BUILD)/tests/test_coldplug: tests/unit/test_coldplug.c $(BUILD)/hostobj/common
 		-o $@ $(filter %.c %.o,$^) -lcmocka
 UNIT_TESTS += $(BUILD)/tests/test_coldplug
 
+# Unit test of the shadow writer and our SHA-512 crypt, checked against the host's libcrypt.
+$(BUILD)/hostobj/common/shadow_asan.o $(BUILD)/hostobj/common/sha512_asan.o: $(BUILD)/hostobj/common/%_asan.o: init/common/%.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -c -o $@ $<
+$(BUILD)/tests/test_shadow: tests/unit/test_shadow.c $(BUILD)/hostobj/common/shadow_asan.o \
+		$(BUILD)/hostobj/common/sha512_asan.o $(BUILD)/hostobj/common/fileio_asan.o \
+		$(BUILD)/hostobj/common/fileread_asan.o
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -o $@ $(filter %.c %.o,$^) -lcmocka -lcrypt
+UNIT_TESTS += $(BUILD)/tests/test_shadow
+
 # The one-job helpers every stage shares (fileio + fileread, clock, modload, pidfile, spawn, apimounts, netif; see
 # README.md "Layout"): one cmocka test binary, ASan/UBSan like the others.  Mounting (apimounts) and shells on a
 # pty (spawn) are real: the test runs as root in its own mount namespace.

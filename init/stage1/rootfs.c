@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,63 +19,69 @@
 #include "common/log.h"
 #include "stage1/stage1.h"
 
-/* First *.squashfs (in name order) in dir. */
-static int find_squashfs(const char *dir, char *out, size_t size, struct s1_error *err)
+/* Every *.squashfs in dir, in name order (live-build's filesystem.squashfs plus any add-ons). */
+#define MAX_LAYERS 8
+struct layers {
+	int n;
+	char path[MAX_LAYERS][768];
+};
+
+static int find_squashfs(const char *dir, struct layers *l, struct s1_error *err)
 {
 	struct dirent **names;
 	int n = scandir(dir, &names, NULL, alphasort);
 	if (n < 0)
 		return s1_fail(err, "unable to read live-media-path %s on the medium: %s", dir, strerror(errno));
-	int found = -1;
+	l->n = 0;
+	bool too_many = false;
 	for (int i = 0; i < n; i++) {
 		size_t len = strlen(names[i]->d_name);
-		if (found < 0 && len > 9 && !strcmp(names[i]->d_name + len - 9, ".squashfs")) {
-			snprintf(out, size, "%s/%s", dir, names[i]->d_name);
-			found = i;
+		if (len > 9 && !strcmp(names[i]->d_name + len - 9, ".squashfs")) {
+			if (l->n < MAX_LAYERS)
+				snprintf(l->path[l->n++], sizeof l->path[0], "%s/%s", dir, names[i]->d_name);
+			else
+				too_many = true;
 		}
 		free(names[i]);
 	}
 	free(names);
-	if (found < 0)
+	if (too_many)
+		return s1_fail(err, "more than %d *.squashfs in %s on the medium", MAX_LAYERS, dir);
+	if (l->n == 0)
 		return s1_fail(err, "no *.squashfs in %s on the medium", dir);
 	return 0;
 }
 
-/* The writable layer: tmpfs upper and work, overlay at NEWROOT. */
-static int mount_overlay(struct s1_error *err)
+/* The writable layer: tmpfs upper and work, overlay at NEWROOT over lowerdir (the top layer first). */
+static int mount_overlay(const char *lowerdir, struct s1_error *err)
 {
 	if (module_need_fs("overlay", err) < 0 ||
 	    mount_fs("tmpfs", OVERLAY_DIR, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", err) < 0)
 		return -1;
 	if (mkdir(OVERLAY_DIR "/upper", 0755) < 0 || mkdir(OVERLAY_DIR "/work", 0755) < 0)
 		return s1_fail(err, "unable to create %s/upper and work: %s", OVERLAY_DIR, strerror(errno));
-	char opts[1200];
-	if (!persistence_root_options(ROOTFS_DIR, opts, sizeof opts))
-		snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", ROOTFS_DIR, OVERLAY_DIR,
-			 OVERLAY_DIR);
-	return mount_fs("overlay", NEWROOT, "overlay", 0, opts, err);
+	char data[MAX_LAYERS * 300 + 1200];
+	if (persistence_root_options(lowerdir, data, sizeof data))
+		return mount_fs("overlay", NEWROOT, "overlay", 0, data, err);
+	if (snprintf(data, sizeof data, "lowerdir=%s,upperdir=" OVERLAY_DIR "/upper,workdir=" OVERLAY_DIR "/work",
+		     lowerdir) >= (int)sizeof data)
+		return s1_fail(err, "overlay: too many or too long lower layers");
+	return mount_fs("overlay", NEWROOT, "overlay", 0, data, err);
 }
 
-static int mount_squashfs(const char *dev, struct s1_error *err)
+static int mount_squashfs(const char *dev, const char *dir, struct s1_error *err)
 {
 	if (module_need_fs("squashfs", err) < 0)
 		return -1;
-	return mount_fs(dev, ROOTFS_DIR, "squashfs", MS_RDONLY, NULL, err);
+	return mount_fs(dev, dir, "squashfs", MS_RDONLY, NULL, err);
 }
 
-static int mount_iso(const struct live_config *cfg, const struct medium *m, struct s1_error *err)
+/* One squashfs image as a lower layer at dir: checked (check), copied to RAM when it fits (toram), looped
+ * read-only.  *copied says whether this layer now lives in RAM. */
+static int mount_layer(const struct live_config *cfg, const struct medium *m, const char *sq, const char *dir,
+		       bool *copied, struct s1_error *err)
 {
-	char dir[512], sq[768], ram[768], loop[64];
-	if (module_need_fs("iso9660", err) < 0 || mount_fs(m->dev, MEDIUM_DIR, "iso9660", MS_RDONLY, NULL, err) < 0)
-		return -1;
-	snprintf(dir, sizeof dir, "%s%s", MEDIUM_DIR, cfg->media_path);
-	if (cfg->toram_file[0]) {
-		snprintf(sq, sizeof sq, "%s/%s", dir, cfg->toram_file);
-		if (access(sq, R_OK) < 0)
-			return s1_fail(err, "toram=%s: unable to read %s: %s", cfg->toram_file, sq, strerror(errno));
-	} else if (find_squashfs(dir, sq, sizeof sq, err) < 0) {
-		return -1;
-	}
+	char ram[768], loop[64];
 	if (cfg->check) {
 		log_begin("Checking %s", sq + strlen(MEDIUM_DIR));
 		if (media_check(sq, err) < 0) {
@@ -86,28 +91,65 @@ static int mount_iso(const struct live_config *cfg, const struct medium *m, stru
 		log_done("ok");
 	}
 	const char *image = sq;
-	bool copied = false;
+	*copied = false;
 	if (cfg->toram) {
 		int rc = toram_copy(cfg, sq, sq + strlen(MEDIUM_DIR), ram, sizeof ram, err);
 		if (rc < 0)
 			return -1;
 		if (rc > 0)
 			log_warn("%s", err->msg); /* does not fit in RAM: boot from the medium */
-		copied = rc == 0;
-		image = copied ? ram : sq;
+		*copied = rc == 0;
+		image = *copied ? ram : sq;
 	}
 	int loopfd = loop_attach(image, false, loop, sizeof loop, err);
 	if (loopfd < 0)
 		return -1;
-	int rc = mount_squashfs(loop, err);
+	int rc = mount_squashfs(loop, dir, err);
 	close(loopfd);
 	if (rc < 0)
 		return -1;
-	if (copied)
-		medium_release(m);
-	log_step("Mounted %s from %s (%s) read-only", image + (copied ? 0 : strlen(MEDIUM_DIR)), m->dev,
+	log_step("Mounted %s from %s (%s) read-only", image + (*copied ? 0 : strlen(MEDIUM_DIR)), m->dev,
 		 m->probe.label[0] ? m->probe.label : "iso9660");
-	return mount_overlay(err);
+	return 0;
+}
+
+/* The first image (in name order) at ROOTFS_DIR, add-ons at LAYER_DIR/NAME; as live-boot stacks them, a later
+ * name lies above an earlier one. */
+#define LAYER_DIR LIVE_DIR "/layer"
+static int mount_iso(const struct live_config *cfg, const struct medium *m, struct s1_error *err)
+{
+	char dir[512], lowerdir[MAX_LAYERS * 300] = "";
+	struct layers l;
+	if (module_need_fs("iso9660", err) < 0 || mount_fs(m->dev, MEDIUM_DIR, "iso9660", MS_RDONLY, NULL, err) < 0)
+		return -1;
+	snprintf(dir, sizeof dir, "%s%s", MEDIUM_DIR, cfg->media_path);
+	if (cfg->toram_file[0]) { /* toram=FILE: that image alone */
+		l.n = 1;
+		snprintf(l.path[0], sizeof l.path[0], "%s/%s", dir, cfg->toram_file);
+		if (access(l.path[0], R_OK) < 0)
+			return s1_fail(err, "toram=%s: unable to read %s: %s", cfg->toram_file, l.path[0], strerror(errno));
+	} else if (find_squashfs(dir, &l, err) < 0) {
+		return -1;
+	}
+	bool all_copied = true;
+	for (int i = 0; i < l.n; i++) {
+		char at[300];
+		bool copied;
+		if (i == 0)
+			snprintf(at, sizeof at, "%s", ROOTFS_DIR);
+		else
+			snprintf(at, sizeof at, "%s/%.200s", LAYER_DIR, strrchr(l.path[i], '/') + 1);
+		if (mount_layer(cfg, m, l.path[i], at, &copied, err) < 0)
+			return -1;
+		all_copied = all_copied && copied;
+		char prev[sizeof lowerdir];
+		memcpy(prev, lowerdir, sizeof prev);
+		if (snprintf(lowerdir, sizeof lowerdir, "%s%s%s", at, i ? ":" : "", prev) >= (int)sizeof lowerdir)
+			return s1_fail(err, "overlay: the lower layers' paths are too long");
+	}
+	if (cfg->toram && all_copied)
+		medium_release(m);
+	return mount_overlay(lowerdir, err);
 }
 
 static int mount_disk(const struct live_config *cfg, const struct medium *m, struct s1_error *err)
@@ -129,10 +171,10 @@ int rootfs_mount(const struct live_config *cfg, const struct medium *m, struct s
 	case FS_ISO9660:
 		return mount_iso(cfg, m, err);
 	case FS_SQUASHFS:
-		if (mount_squashfs(m->dev, err) < 0)
+		if (mount_squashfs(m->dev, ROOTFS_DIR, err) < 0)
 			return -1;
 		log_step("Mounted %s (squashfs) read-only", m->dev);
-		return mount_overlay(err);
+		return mount_overlay(ROOTFS_DIR, err);
 	case FS_EXT2:
 	case FS_EXT3:
 	case FS_EXT4:

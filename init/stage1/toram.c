@@ -67,7 +67,7 @@ static void progress_show(struct progress *p, uint64_t done, uint64_t total, boo
 	p->last = now;
 }
 
-static int copy_file(int in, int out, uint64_t total, struct progress *p)
+static int copy_with_progress(int in, int out, uint64_t total, struct progress *p)
 {
 	for (uint64_t done = 0; done < total;) {
 		size_t want = total - done < CHUNK ? (size_t)(total - done) : CHUNK;
@@ -95,15 +95,20 @@ int toram_copy(const struct live_config *cfg, const char *src, const char *shown
 	int rc = meminfo_available("/proc/meminfo", &avail);
 	if (rc < 0)
 		return s1_fail(err, "toram: unable to read MemAvailable from /proc/meminfo: %s", strerror(-rc));
-	if (mount_fs("tmpfs", TORAM_DIR, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", err) < 0)
+	/* One tmpfs for every layer copied (live-build ISOs may have several squashfs images). */
+	static bool mounted;
+	bool mounted_here = !mounted;
+	if (!mounted && mount_fs("tmpfs", TORAM_DIR, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", err) < 0)
 		return -1;
+	mounted = true;
 	struct statfs sf;
 	if (statfs(TORAM_DIR, &sf) < 0)
 		return s1_fail(err, "unable to statfs %s: %s", TORAM_DIR, strerror(errno));
-	uint64_t limit = (uint64_t)sf.f_blocks * (uint64_t)sf.f_bsize;
+	uint64_t limit = (uint64_t)sf.f_bavail * (uint64_t)sf.f_bsize; /* free: earlier layers may be in it */
 	uint64_t need = (uint64_t)st.st_size;
 	if (!toram_fits(need, avail, limit)) {
-		umount(TORAM_DIR);
+		if (mounted_here && umount(TORAM_DIR) == 0)
+			mounted = false;
 		s1_fail(err, "toram: %s needs %.0f MiB (%.0f MiB + %.0f MiB for the overlay) but MemAvailable is %.0f MiB "
 			     "(tmpfs limit %.0f MiB); %s",
 			shown, (need + TORAM_OVERLAY_MARGIN) / MIB, need / MIB, TORAM_OVERLAY_MARGIN / MIB, avail / MIB,
@@ -122,7 +127,7 @@ int toram_copy(const struct live_config *cfg, const char *src, const char *shown
 	}
 	double t0 = monotonic_ms() / 1000.0;
 	struct progress p = {.what = shown, .start = t0, .last = t0, .tty = isatty(STDOUT_FILENO)};
-	rc = copy_file(in, out, need, &p);
+	rc = copy_with_progress(in, out, need, &p);
 	int saved = errno;
 	close(in);
 	if (close(out) < 0 && rc == 0) {
