@@ -63,3 +63,12 @@ $(BUILD)/tests/test_coldplug: tests/unit/test_coldplug.c $(BUILD)/hostobj/common
 	$(HOSTCC) $(HOSTCFLAGS) -DPC_MODDIR=\"$(BUILD)/rootmods/pc/lib/modules/$(PC_KVER)\" \
 		-o $@ $(filter %.c %.o,$^) -lcmocka
 UNIT_TESTS += $(BUILD)/tests/test_coldplug
+
+# Unit test of the shadow writer (SHA-512 crypt via the host's libcrypt; the guest uses musl's crypt()).
+$(BUILD)/hostobj/common/shadow_asan.o: init/common/shadow.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -c -o $@ $<
+$(BUILD)/tests/test_shadow: tests/unit/test_shadow.c $(BUILD)/hostobj/common/shadow_asan.o
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -o $@ $^ -lcmocka -lcrypt
+UNIT_TESTS += $(BUILD)/tests/test_shadow

@@ -35,6 +35,7 @@ static void set_defaults(struct live_config *cfg)
 	strcpy(cfg->hostname, "live");
 	cfg->rootdelay = 10;
 	cfg->shutdown_timeout = 5;
+	cfg->adapt = true;
 }
 
 /* Decimal seconds in [0, max]; anything else is malformed. */
@@ -185,6 +186,8 @@ static bool apply_flag(struct live_config *cfg, const char *key)
 		{"debug", offsetof(struct live_config, debug)},
 		{"check", offsetof(struct live_config, check)},
 		{"noswap", offsetof(struct live_config, noswap)},
+		{"liveinit.stage2", offsetof(struct live_config, stage2)},
+		{"sshd", offsetof(struct live_config, sshd)},
 	};
 	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
 		if (!strcmp(key, flags[i].name)) {
@@ -230,10 +233,23 @@ static void apply(struct live_config *cfg, const char *key, const char *v)
 	else if (!strcmp(key, "ip"))
 		parse_ip(cfg, v);
 	else if (!strcmp(key, "hostname")) {
-		if (!valid_hostname(v) || !copy_value(cfg->hostname, sizeof cfg->hostname, v)) {
+		cfg->hostname_given = valid_hostname(v) && copy_value(cfg->hostname, sizeof cfg->hostname, v);
+		if (!cfg->hostname_given) {
 			warn(cfg, "hostname=%.60s: not a valid host name; using live", v);
 			strcpy(cfg->hostname, "live");
 		}
+	} else if (!strcmp(key, "passwd")) {
+		/* Never quoted in a warning: the value is a password. */
+		if (!copy_value(cfg->passwd, sizeof cfg->passwd, v)) {
+			warn(cfg, "passwd=: empty, longer than %zu bytes or holds control characters; ignored",
+			     sizeof cfg->passwd - 1);
+			cfg->passwd[0] = '\0';
+		}
+	} else if (!strcmp(key, "liveinit.adapt")) {
+		if (!strcmp(v, "0") || !strcmp(v, "1"))
+			cfg->adapt = v[0] == '1';
+		else
+			warn(cfg, "liveinit.adapt=%.60s: expected 0 or 1; adapting", v);
 	}
 }
 

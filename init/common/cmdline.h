@@ -33,9 +33,16 @@ struct live_config {
 
 	/* stage 2 */
 	char hostname[64];                   /* hostname=, default "live" */
+	bool hostname_given;                 /* hostname= was on the command line (a foreign root keeps its own) */
 	bool noswap;
 	int shutdown_timeout;                /* shutdown_timeout= seconds, default 5 */
 	char console[64];                    /* last console= device name without options ("ttyS0"), "" if none */
+
+	/* foreign roots (stage 1 adapts a root whose init is not ours; see init/stage1/adapt.c) */
+	bool adapt;                          /* liveinit.adapt=0 turns the adaptation off; default on */
+	bool stage2;                         /* liveinit.stage2: run our stage 2 as the root's init */
+	char passwd[128];                    /* passwd=: root's password (plain text, as Finnix); "" = unchanged */
+	bool sshd;                           /* sshd: start the root's SSH server */
 
 	/* network: ip=dhcp (default), ip=off / nodhcp, or the kernel's static form (raw text kept) */
 	enum ip_mode ip_mode;

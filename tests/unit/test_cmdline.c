@@ -293,6 +293,36 @@ static void test_break(void **state)
 	assert_int_equal(c.nwarnings, 1);
 }
 
+static void test_foreign_root_params(void **state)
+{
+	(void)state;
+	struct live_config c = parse("boot=live components quiet");
+	assert_true(c.adapt);
+	assert_false(c.stage2);
+	assert_false(c.sshd);
+	assert_string_equal(c.passwd, "");
+	assert_false(c.hostname_given);
+	assert_int_equal(c.nwarnings, 0); /* live-boot's parameters are not ours: silent */
+	c = parse("liveinit.adapt=0 liveinit.stage2 sshd passwd=\"p w:d\" hostname=h1");
+	assert_false(c.adapt);
+	assert_true(c.stage2);
+	assert_true(c.sshd);
+	assert_string_equal(c.passwd, "p w:d");
+	assert_true(c.hostname_given);
+	assert_int_equal(c.nwarnings, 0);
+	assert_true(parse("liveinit.adapt=1").adapt);
+	c = parse("liveinit.adapt=no");
+	assert_true(c.adapt);
+	assert_true(warned(&c, "liveinit.adapt="));
+	c = parse("passwd=secretvalue\x01");
+	assert_string_equal(c.passwd, "");
+	assert_true(warned(&c, "passwd="));
+	assert_false(warned(&c, "secretvalue")); /* the password never reaches the console */
+	c = parse("passwd=");
+	assert_string_equal(c.passwd, "");
+	assert_false(parse("hostname=-x").hostname_given);
+}
+
 static void test_hostname(void **state)
 {
 	(void)state;
@@ -808,6 +838,7 @@ int main(void)
 		cmocka_unit_test(test_rootdelay),
 		cmocka_unit_test(test_break),
 		cmocka_unit_test(test_hostname),
+		cmocka_unit_test(test_foreign_root_params),
 		cmocka_unit_test(test_shutdown_timeout),
 		cmocka_unit_test(test_console),
 		cmocka_unit_test(test_ip),
