@@ -3,7 +3,7 @@
 
 STAGE2_SRCS   := init/main.c $(wildcard init/stage2/*.c)
 STAGE2_COMMON := init/common/log.c init/common/cmdline.c init/common/config.c init/common/platform.c init/common/probe.c \
-	init/common/mountinfo.c init/common/coldplug.c init/common/moddep.c
+	init/common/mountinfo.c init/common/coldplug.c init/common/moddep.c init/common/shadow.c
 STAGE2_OBJS   := $(patsubst init/%.c,$(BUILD)/obj/%.o,$(STAGE2_SRCS) $(STAGE2_COMMON))
 
 $(BUILD)/bin/liveinit: $(STAGE2_OBJS)
@@ -16,7 +16,7 @@ ALL += $(BUILD)/bin/liveinit
 # over busybox's init, poweroff, halt and reboot.
 ROOT_INSTALL += $(BUILD)/bin/liveinit:/sbin/liveinit
 ROOT_LINKS   += /sbin/init:liveinit /sbin/poweroff:liveinit /sbin/halt:liveinit /sbin/reboot:liveinit \
-	/sbin/shutdown:liveinit /sbin/mkfstab:liveinit
+	/sbin/shutdown:liveinit /sbin/mkfstab:liveinit /sbin/liveinit-svc:liveinit
 ROOT_DEPS    += $(BUILD)/bin/liveinit
 
 # Unit tests: cmocka, host gcc, against host objects of the code under test.
@@ -31,10 +31,13 @@ $(BUILD)/tests/test_shutdown: tests/unit/stage2/test_shutdown.c \
 		init/common/mountinfo.c init/common/log.c init/common/probe.c)
 $(BUILD)/tests/test_stage2_misc: tests/unit/stage2/test_stage2_misc.c \
 	$(call STAGE2_HOBJ,init/stage2/console.c init/stage2/signals.c init/stage2/swap.c init/stage2/network.c \
-		init/stage2/shutdown.c init/stage2/fstab.c init/common/mountinfo.c init/common/log.c init/common/probe.c)
+		init/stage2/shutdown.c init/stage2/fstab.c init/stage2/services.c init/common/mountinfo.c \
+		init/common/log.c init/common/probe.c)
+$(BUILD)/tests/test_services: tests/unit/stage2/test_services.c \
+	$(call STAGE2_HOBJ,init/stage2/services.c init/stage2/dpkg.c init/common/log.c)
 
 STAGE2_TESTS := $(BUILD)/tests/test_mountinfo $(BUILD)/tests/test_fstab $(BUILD)/tests/test_shutdown \
-	$(BUILD)/tests/test_stage2_misc
+	$(BUILD)/tests/test_stage2_misc $(BUILD)/tests/test_services
 
 $(STAGE2_TESTS):
 	@mkdir -p $(dir $@)
