@@ -64,11 +64,12 @@ $(BUILD)/tests/test_coldplug: tests/unit/test_coldplug.c $(BUILD)/hostobj/common
 		-o $@ $(filter %.c %.o,$^) -lcmocka
 UNIT_TESTS += $(BUILD)/tests/test_coldplug
 
-# Unit test of the shadow writer (SHA-512 crypt via the host's libcrypt; the guest uses musl's crypt()).
-$(BUILD)/hostobj/common/shadow_asan.o: init/common/shadow.c
+# Unit test of the shadow writer and our SHA-512 crypt, checked against the host's libcrypt.
+$(BUILD)/hostobj/common/shadow_asan.o $(BUILD)/hostobj/common/sha512_asan.o: $(BUILD)/hostobj/common/%_asan.o: init/common/%.c
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -c -o $@ $<
-$(BUILD)/tests/test_shadow: tests/unit/test_shadow.c $(BUILD)/hostobj/common/shadow_asan.o
+$(BUILD)/tests/test_shadow: tests/unit/test_shadow.c $(BUILD)/hostobj/common/shadow_asan.o \
+		$(BUILD)/hostobj/common/sha512_asan.o
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -o $@ $^ -lcmocka -lcrypt
+	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -o $@ $(filter %.c %.o,$^) -lcmocka -lcrypt
 UNIT_TESTS += $(BUILD)/tests/test_shadow

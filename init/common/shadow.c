@@ -9,10 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#if __has_include(<crypt.h>)
-#include <crypt.h> /* glibc (host unit tests): crypt() lives in libcrypt; musl has it in unistd.h */
-#endif
-
+#include "common/sha512.h"
 #include "common/shadow.h"
 
 #define SHADOW_MAX (1 << 20)
@@ -27,11 +24,95 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
+static const char B64[] = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+static void add_repeated(struct sha512 *c, const uint8_t *block, size_t len)
+{
+	for (; len > 64; len -= 64)
+		sha512_update(c, block, 64);
+	sha512_update(c, block, len);
+}
+
+/* SHA-crypt as specified by Ulrich Drepper ("Unix crypt using SHA-256 and SHA-512", 2007), 5000 rounds. */
+void shadow_sha512_crypt(const char *key, const char *salt, char out[SHADOW_HASH_MAX])
+{
+	size_t kl = strlen(key), sl = strcspn(salt, "$");
+	if (sl > 16)
+		sl = 16;
+	struct sha512 c;
+	uint8_t a[64], b[64], dp[64], ds[64];
+
+	/* B = H(key salt key) */
+	sha512_init(&c);
+	sha512_update(&c, key, kl);
+	sha512_update(&c, salt, sl);
+	sha512_update(&c, key, kl);
+	sha512_final(&c, b);
+
+	/* A = H(key salt B-repeated-to-key-length, then B or key for each bit of the key's length) */
+	sha512_init(&c);
+	sha512_update(&c, key, kl);
+	sha512_update(&c, salt, sl);
+	add_repeated(&c, b, kl);
+	for (size_t n = kl; n > 0; n >>= 1)
+		if (n & 1)
+			sha512_update(&c, b, 64);
+		else
+			sha512_update(&c, key, kl);
+	sha512_final(&c, a);
+
+	/* P (dp repeated to the key's length): H(key repeated key-length times); S: H(salt repeated 16 + A[0]
+	 * times), its first salt-length bytes. */
+	sha512_init(&c);
+	for (size_t i = 0; i < kl; i++)
+		sha512_update(&c, key, kl);
+	sha512_final(&c, dp);
+	sha512_init(&c);
+	for (size_t i = 0; i < 16u + a[0]; i++)
+		sha512_update(&c, salt, sl);
+	sha512_final(&c, ds);
+	uint8_t sseq[16];
+	memcpy(sseq, ds, sl);
+
+	for (int r = 0; r < 5000; r++) {
+		sha512_init(&c);
+		if (r & 1)
+			add_repeated(&c, dp, kl);
+		else
+			sha512_update(&c, a, 64);
+		if (r % 3)
+			sha512_update(&c, sseq, sl);
+		if (r % 7)
+			add_repeated(&c, dp, kl);
+		if (r & 1)
+			sha512_update(&c, a, 64);
+		else
+			add_repeated(&c, dp, kl);
+		sha512_final(&c, a);
+	}
+
+	/* "$6$salt$" and the 64 bytes in the specification's order: 21 groups of three (bytes i, i+21, i+42
+	 * with the roles rotating), 4 characters each, then byte 63 in 2 characters. */
+	static const uint8_t order[21][3] = {
+		{0, 21, 42},  {22, 43, 1},  {44, 2, 23},  {3, 24, 45},  {25, 46, 4},  {47, 5, 26},  {6, 27, 48},
+		{28, 49, 7},  {50, 8, 29},  {9, 30, 51},  {31, 52, 10}, {53, 11, 32}, {12, 33, 54}, {34, 55, 13},
+		{56, 14, 35}, {15, 36, 57}, {37, 58, 16}, {59, 17, 38}, {18, 39, 60}, {40, 61, 19}, {62, 20, 41},
+	};
+	char *o = out + sprintf(out, "$6$%.*s$", (int)sl, salt);
+	for (int g = 0; g < 21; g++) {
+		uint32_t w = (uint32_t)a[order[g][0]] << 16 | (uint32_t)a[order[g][1]] << 8 | a[order[g][2]];
+		for (int i = 0; i < 4; i++, w >>= 6)
+			*o++ = B64[w & 63];
+	}
+	for (uint32_t w = a[63], i = 0; i < 2; i++, w >>= 6)
+		*o++ = B64[w & 63];
+	*o = '\0';
+}
+
 int shadow_hash(const char *password, char hash[SHADOW_HASH_MAX], char *err, size_t errlen)
 {
-	static const char b64[] = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 	unsigned char rnd[16];
-	char setting[3 + 16 + 2] = "$6$";
+	char salt[17];
 
 	/* The salt only has to differ between hashes, but getrandom(2) is the one source that does that even on
 	 * the first boot of an identical image; 0 flags: it waits for the kernel's pool, seconds at worst. */
@@ -45,15 +126,9 @@ int shadow_hash(const char *password, char hash[SHADOW_HASH_MAX], char *err, siz
 		got += (size_t)n;
 	}
 	for (size_t i = 0; i < sizeof rnd; i++)
-		setting[3 + i] = b64[rnd[i] & 63];
-	strcpy(setting + 3 + 16, "$");
-
-	const char *h = crypt(password, setting);
-	if (!h || strncmp(h, "$6$", 3) != 0)
-		return fail(err, errlen, "unable to hash the password: SHA-512 crypt unavailable");
-	if (strlen(h) >= SHADOW_HASH_MAX)
-		return fail(err, errlen, "unable to hash the password: hash too long");
-	strcpy(hash, h);
+		salt[i] = B64[rnd[i] & 63];
+	salt[16] = '\0';
+	shadow_sha512_crypt(password, salt, hash);
 	return 0;
 }
 

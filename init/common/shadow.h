@@ -10,6 +10,9 @@
 /* A "$6$" hash is 3 + 16 (salt) + 1 + 86 characters. */
 #define SHADOW_HASH_MAX 128
 
+/* SHA-512 crypt ("$6$", 5000 rounds) of key with salt (up to 16 characters before any '$'), as crypt(3). */
+void shadow_sha512_crypt(const char *key, const char *salt, char out[SHADOW_HASH_MAX]);
+
 /* Hash password with SHA-512 crypt and a fresh random 16-character salt. */
 int shadow_hash(const char *password, char hash[SHADOW_HASH_MAX], char *err, size_t errlen);
 

@@ -89,6 +89,41 @@ static void test_set_existing_user(void **state)
 	assert_int_equal(access(tmp, F_OK), -1);
 }
 
+/* Our SHA-512 crypt against the C library's (libxcrypt) for keys up to 300 bytes (around the 64- and
+ * 128-byte boundaries of SHA-512) and salts of 1 to 16 characters; and the specification's example. */
+static void test_crypt_matches_libc(void **state)
+{
+	(void)state;
+	char key[301], salt[40], ours[SHADOW_HASH_MAX], setting[48];
+	static const char chars[] = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	unsigned x = 12345;
+	static const int lengths[] = {0,  1,  2,  3,  5,  7,  8,  11, 15, 16,  17,  31,  32,  33,  47, 55,
+				      56, 57, 63, 64, 65, 79, 95, 111, 112, 113, 119, 127, 128, 129, 200, 300};
+	for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
+		int kl = lengths[li];
+		for (int i = 0; i < kl; i++) {
+			x = x * 1103515245 + 12345;
+			key[i] = (char)(1 + (x >> 16) % 255); /* any byte but NUL */
+		}
+		key[kl] = '\0';
+		int sl = 1 + kl % 16;
+		for (int i = 0; i < sl; i++)
+			salt[i] = chars[(kl * 7 + i * 13) % 64];
+		salt[sl] = '\0';
+		shadow_sha512_crypt(key, salt, ours);
+		snprintf(setting, sizeof setting, "$6$%s$", salt);
+		const char *libc = crypt(key, setting);
+		assert_non_null(libc);
+		assert_string_equal(ours, libc);
+	}
+	shadow_sha512_crypt("Hello world!", "saltstring", ours);
+	assert_string_equal(ours, "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLi"
+				  "BFdcbYEdFCoEOfaS35inz1");
+	/* A salt longer than 16 characters is cut at 16, as crypt(3) does. */
+	shadow_sha512_crypt("pw", "0123456789abcdefXYZ", ours);
+	assert_string_equal(ours, crypt("pw", "$6$0123456789abcdefXYZ$"));
+}
+
 static void test_salts_differ(void **state)
 {
 	(void)state;
@@ -136,6 +171,7 @@ int main(void)
 	snprintf(path, sizeof path, "%s/shadow", dir);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_set_existing_user),
+		cmocka_unit_test(test_crypt_matches_libc),
 		cmocka_unit_test(test_salts_differ),
 		cmocka_unit_test(test_missing_user_appended),
 		cmocka_unit_test(test_bad_input),
