@@ -56,23 +56,31 @@ ISOHYBRID_MBR ?= /usr/lib/ISOLINUX/isohdpfx.bin
 LDLINUX_C32  ?= /usr/lib/syslinux/modules/bios/ldlinux.c32
 ISO_TREE_DEPS += $(BUILD)/root.squashfs $(PC_KSTAMP) $(PC_DIR)/initrd.img $(BUILD)/initrd.img $(UML_LINUX) \
 	iso/isolinux.cfg $(ISOLINUX_BIN) $(LDLINUX_C32)
+# $(call iso_tree,SQUASHFS,DIR): the ISO's tree around a root image (also used for build/rescue.iso).
+define iso_tree
+	rm -rf $(2) && mkdir -p $(2)/live $(2)/boot $(2)/isolinux $(2)/uml
+	cp $(1) $(2)/live/filesystem.squashfs
+	cd $(2)/live && sha256sum filesystem.squashfs > filesystem.squashfs.sha256
+	cp -L $(PC_DIR)/vmlinuz $(2)/boot/vmlinuz
+	cp $(PC_DIR)/initrd.img $(2)/boot/initrd.img
+	cp $(ISOLINUX_BIN) $(LDLINUX_C32) iso/isolinux.cfg $(2)/isolinux/
+	cp $(UML_LINUX) $(2)/uml/linux
+	cp $(BUILD)/initrd.img $(2)/uml/initrd.img
+endef
 $(BUILD)/iso.stamp: $$(ISO_TREE_DEPS)
-	rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/live $(BUILD)/iso/boot $(BUILD)/iso/isolinux $(BUILD)/iso/uml
-	cp $(BUILD)/root.squashfs $(BUILD)/iso/live/filesystem.squashfs
-	cd $(BUILD)/iso/live && sha256sum filesystem.squashfs > filesystem.squashfs.sha256
-	cp -L $(PC_DIR)/vmlinuz $(BUILD)/iso/boot/vmlinuz
-	cp $(PC_DIR)/initrd.img $(BUILD)/iso/boot/initrd.img
-	cp $(ISOLINUX_BIN) $(LDLINUX_C32) iso/isolinux.cfg $(BUILD)/iso/isolinux/
-	cp $(UML_LINUX) $(BUILD)/iso/uml/linux
-	cp $(BUILD)/initrd.img $(BUILD)/iso/uml/initrd.img
+	$(call iso_tree,$(BUILD)/root.squashfs,$(BUILD)/iso)
 	touch $@
 
 # Hybrid: El Torito boot from CD, plus an MBR (isohdpfx) so the same image boots when written to a USB stick.
-$(BUILD)/live.iso: $(BUILD)/iso.stamp $(ISOHYBRID_MBR)
+# $(call iso_image,DIR): the hybrid image of an ISO tree, written to the target.
+define iso_image
 	xorriso -as mkisofs -quiet -V $(ISO_LABEL) -R -J -isohybrid-mbr $(ISOHYBRID_MBR) \
 		-c boot/boot.cat -b isolinux/isolinux.bin -no-emul-boot -boot-load-size 4 -boot-info-table \
-		-o $@.tmp $(BUILD)/iso
+		-o $@.tmp $(1)
 	mv $@.tmp $@
+endef
+$(BUILD)/live.iso: $(BUILD)/iso.stamp $(ISOHYBRID_MBR)
+	$(call iso_image,$(BUILD)/iso)
 
 .PHONY: iso rootfs
 iso: $(BUILD)/live.iso

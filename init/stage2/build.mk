@@ -3,7 +3,7 @@
 
 STAGE2_SRCS   := init/main.c $(wildcard init/stage2/*.c)
 STAGE2_COMMON := init/common/log.c init/common/cmdline.c init/common/config.c init/common/platform.c init/common/probe.c \
-	init/common/mountinfo.c init/common/coldplug.c init/common/moddep.c init/common/shadow.c
+	init/common/mountinfo.c init/common/coldplug.c init/common/moddep.c init/common/shadow.c init/common/sha512.c
 STAGE2_OBJS   := $(patsubst init/%.c,$(BUILD)/obj/%.o,$(STAGE2_SRCS) $(STAGE2_COMMON))
 
 $(BUILD)/bin/liveinit: $(STAGE2_OBJS)
