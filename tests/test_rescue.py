@@ -53,8 +53,8 @@ def data_disk(path):
     """512 MB, GPT: partition 1 (100 MB) ext4 made here with a file on it, partition 2 (380 MB) left for the
     guest's mkfs.xfs (xfsprogs wants 300 MB at least).  Returns partition 2's byte offset."""
     subprocess.run(["truncate", "-s", "512M", path], check=True)
-    subprocess.run(["parted", "-s", path, "mklabel", "gpt", "mkpart", "data", "ext4", "1MiB", "101MiB",
-                    "mkpart", "xfs", "xfs", "101MiB", "481MiB"], check=True)
+    subprocess.run(["sfdisk", "-q", path], input="label: gpt\nstart=1MiB, size=100MiB\nsize=380MiB\n",
+                   text=True, check=True)
     src = path + ".d"
     os.makedirs(src, exist_ok=True)
     with open(os.path.join(src, "hello.txt"), "w") as f:
@@ -91,15 +91,15 @@ def test_rescue_uml_disk_tools(rescue_iso, tmp_path):
         assert g.last_status == 0 and "files" in out, out
         out = g.shell("mkdir -p /mnt/d && mount -o ro /dev/ubdb1 /mnt/d && cat /mnt/d/hello.txt; umount /mnt/d")
         assert "rescued" in out
-        out = g.shell("parted -s /dev/ubdb print")
-        assert g.last_status == 0 and re.search(r"\n 1 .* ext4 .*data", out) and re.search(r"\n 2 .*xfs", out), out
         out = g.shell("mkfs.xfs -f -L fromguest /dev/ubdb2 >/dev/null && xfs_repair -n /dev/ubdb2 >/dev/null; echo rc=$?",
                       timeout=120)
         assert "rc=0" in out, out
+        out = g.shell("parted -s /dev/ubdb print")
+        assert g.last_status == 0 and re.search(r"\n 1 .* ext4", out) and re.search(r"\n 2 .* xfs", out), out
         out = g.shell("cryptsetup --version && smartctl --version | head -n1")
         assert g.last_status == 0 and re.search(r"cryptsetup 2\.\d", out) and "smartctl" in out, out
         assert g.poweroff(timeout=120) == 0
-    text = g.output
+        text = g.output
     assert text.index("Sent all processes the TERM signal") < text.index("Unmounting remaining file systems")
     with open(disk, "rb") as f:
         f.seek(xfs_offset)
@@ -164,9 +164,9 @@ def test_rescue_sshd_password_login(rescue_iso, lab):
         shadow = g.shell("grep '^root:' /etc/shadow")
         assert "root:$6$" in shadow and password not in shadow
         assert g.poweroff(timeout=120) == 0
+        text = g.output
     finally:
         g.kill()
-    text = g.output
     stop = text.index("Stopping service sshd... done")
     assert stop < text.index("Sent all processes the TERM signal")
     assert "password logins stay off" not in text
@@ -178,9 +178,10 @@ def test_rescue_sshd_password_login(rescue_iso, lab):
         r = in_ns(n, "sshpass", "-p", password, "ssh", *SSH_OPTS, f"root@{addr}", "true")
         assert r.returncode != 0  # sshpass: 5 = wrong password
         assert g.poweroff(timeout=120) == 0
+        text = g.output
     finally:
         g.kill()
-    assert "sshd: root has no password (no passwd= given): password logins stay off" in g.output
+    assert "sshd: root has no password (no passwd= given): password logins stay off" in text
     assert key1 != key2
 
 
@@ -255,11 +256,12 @@ def test_services_respawn_down_control_and_shutdown(services_iso):
         out = g.shell("liveinit-svc stop nosuch; echo rc=$?")
         assert "no service nosuch" in out and "rc=1" in out
         assert g.poweroff(timeout=60) == 0
-    text = g.output
+        text = g.output
     term = text.index("Sent all processes the TERM signal")
-    web_stop = text.index("Stopping service web... done")
-    stub_stop = text.index("Stopping service stubborn... killed after 2 s")
-    assert stub_stop < web_stop < term  # reverse order, all before the global TERM
+    # The shell's prompt may come between a line's start and its end.
+    web_stop = re.search(r"Stopping service web\.\.\. (root@live:~# \S*)?done", text).start()
+    stub_stop = re.search(r"Stopping service stubborn\.\.\. (root@live:~# \S*)?killed after 2 s", text).start()
+    assert web_stop < stub_stop < term  # reverse name order, all before the global TERM
     assert "Stopping service idle" not in text  # it was down
 
 
