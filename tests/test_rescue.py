@@ -115,15 +115,23 @@ def lab():
         n.close()
 
 
+def stop_line(text, name, how="done"):
+    """Where the progress line of a service's stop is (a shell prompt may come between its start and end)."""
+    m = re.search(r"Stopping service %s\.\.\. [^\n]{0,40}?%s" % (re.escape(name), re.escape(how)), text)
+    assert m, text[-3000:]
+    return m.start()
+
+
 def ssh_boot(n, tap, iso, extra, slog):
-    """Boot with networking on tap; return (guest, address from dnsmasq's log)."""
+    """Boot with networking on tap; return (guest, the address dnsmasq gave it on this boot)."""
+    acks = lambda: re.findall(r"DHCPACK\(\S+\) (10\.75\.0\.\d+)", open(slog).read())  # noqa: E731
+    before = len(acks())
     g = uml.UML(boot_args(iso, f"vec0:transport=tap,ifname={tap}", *extra), mem="256M", timeout=240,
                 prefix=["ip", "netns", "exec", n.srv])
     g.start()
     g.expect(READY_COUNT, timeout=240)
-    wait_for(lambda: re.search(r"DHCPACK\(\S+\) (10\.75\.0\.\d+)", open(slog).read()), 60, "the guest's lease")
-    addr = re.findall(r"DHCPACK\(\S+\) (10\.75\.0\.\d+)", open(slog).read())[-1]
-    return g, addr
+    wait_for(lambda: len(acks()) > before, 60, "the guest's lease")
+    return g, acks()[-1]
 
 
 def in_ns(n, *cmd, timeout=60):
@@ -167,8 +175,7 @@ def test_rescue_sshd_password_login(rescue_iso, lab):
         text = g.output
     finally:
         g.kill()
-    stop = text.index("Stopping service sshd... done")
-    assert stop < text.index("Sent all processes the TERM signal")
+    assert stop_line(text, "sshd") < text.index("Sent all processes the TERM signal")
     assert "password logins stay off" not in text
 
     # Second boot: sshd without passwd=: new host keys, and password logins are refused.
@@ -258,9 +265,8 @@ def test_services_respawn_down_control_and_shutdown(services_iso):
         assert g.poweroff(timeout=60) == 0
         text = g.output
     term = text.index("Sent all processes the TERM signal")
-    # The shell's prompt may come between a line's start and its end.
-    web_stop = re.search(r"Stopping service web\.\.\. (root@live:~# \S*)?done", text).start()
-    stub_stop = re.search(r"Stopping service stubborn\.\.\. (root@live:~# \S*)?killed after 2 s", text).start()
+    web_stop = stop_line(text, "web")
+    stub_stop = stop_line(text, "stubborn", "killed after 2 s")
     assert web_stop < stub_stop < term  # reverse name order, all before the global TERM
     assert "Stopping service idle" not in text  # it was down
 
