@@ -27,9 +27,11 @@ $(RESCUE)/root.stamp: $(RESCUE)/base.path $$(RESCUE_DEPS)
 		$(foreach t,$(RESCUE_TREES),--tree $(t))
 	touch $@
 
+# No xattrs: they are only file capabilities (ping) that root does not need, and the UML kernel's squashfs
+# cannot read them (it would print an error on every boot).
 $(RESCUE)/root.squashfs: $(RESCUE)/root.stamp
 	rm -f $@.tmp
-	mksquashfs $(RESCUE)/root $@.tmp -comp $(RESCUE_COMP) -noappend -quiet -no-progress
+	mksquashfs $(RESCUE)/root $@.tmp -comp $(RESCUE_COMP) -noappend -no-xattrs -quiet -no-progress
 	mv $@.tmp $@
 
 $(RESCUE)/iso.stamp: $(RESCUE)/root.squashfs $$(filter-out $(BUILD)/root.squashfs,$$(ISO_TREE_DEPS))
@@ -47,3 +49,4 @@ rescue-iso: $(BUILD)/rescue.iso
 run-rescue: deps
 	$(MAKE) all rescue-iso
 	scripts/uml-run mem=256M initrd=$(BUILD)/initrd.img root=/dev/ubda ubdar=$(BUILD)/rescue.iso uml
+BENCH += tests/bench_rescue.py
