@@ -210,5 +210,8 @@ int init_main(int argc, char **argv)
 
 	enum shutdown_kind kind = signal_loop(&handled, &restore, &pid1);
 	services_stop_all(&services); /* before the global TERM: each service gets its own stop and line */
+	/* The socket would keep /run busy at the unmount step. */
+	if (pid1.control_fd >= 0 && (close(pid1.control_fd) < 0 || unlink(SERVICES_SOCKET) < 0))
+		log_error("unable to close the control socket %s: %s", SERVICES_SOCKET, strerror(errno));
 	shutdown_run(kind, &cfg);
 }
