@@ -8,8 +8,10 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/coldplug.h"
 #include "common/config.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "common/shadow.h"
 #include "stage2/applets.h"
@@ -114,19 +116,14 @@ static void set_root_password(const struct live_config *cfg)
 		log_step("Set root's password from passwd= (note: /proc/cmdline shows it)");
 }
 
-static void make_dir(const char *path, mode_t mode)
-{
-	if (mkdir(path, mode) < 0 && errno != EEXIST)
-		log_error("unable to create %s: %s", path, strerror(errno));
-}
-
 /* The service directory (stage2/services.h), after the network hook; `sshd` (Finnix's parameter) starts the
  * sshd service even though it ships with a `down` file. */
 static void start_services(const struct live_config *cfg, struct services *svc, const sigset_t *restore,
 			   struct pid1_state *st)
 {
-	make_dir("/run/liveinit", 0755);
-	make_dir(SERVICES_LOGDIR, 0750);
+	int r = mkdir_p(SERVICES_LOGDIR, 0750);
+	if (r < 0)
+		log_error("unable to create %s: %s; service output goes to the console", SERVICES_LOGDIR, strerror(-r));
 	char err[256];
 	int n = services_load(svc, SERVICES_DIR, SERVICES_LOGDIR, err, sizeof(err));
 	if (err[0])

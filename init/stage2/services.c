@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 /* ---- the table ---- */
@@ -274,22 +275,15 @@ void services_stop(struct services *s, struct service *sv, long now_ms)
 
 /* ---- shutdown ---- */
 
-static long now_monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait for pid up to ms; true when it exited (and was reaped). */
 static bool wait_exit(pid_t pid, long ms, int *status)
 {
-	long deadline = now_monotonic_ms() + ms, delay = 2;
+	long deadline = monotonic_ms() + ms, delay = 2;
 	for (;;) {
 		pid_t w = waitpid(pid, status, WNOHANG);
 		if (w == pid || (w < 0 && errno == ECHILD))
 			return true;
-		long left = deadline - now_monotonic_ms();
+		long left = deadline - monotonic_ms();
 		if (left <= 0)
 			return false;
 		long d = delay < left ? delay : left;
