@@ -3,8 +3,13 @@ BUSYBOX      ?= /bin/busybox
 # Modules stage 1 may need on UML: the loop driver and the filesystems of the live medium.
 INITRD_MODULES ?= overlay loop squashfs isofs
 
-$(BUILD)/initrd.img: initrd/mkinitrd initrd/build.mk $(BUILD)/bin/init $(BUILD)/bin/liveinit-moddep $(KMODDIR)/modules.dep
+# Stage 2 and the DHCP client ride along in /lib/liveinit for liveinit.stage2 on a foreign root (~150 KB).
+INITRD_CARRY := $(BUILD)/bin/liveinit $(BUILD)/bin/dhcpc
+
+$(BUILD)/initrd.img: initrd/mkinitrd initrd/build.mk $(BUILD)/bin/init $(BUILD)/bin/liveinit-moddep $(KMODDIR)/modules.dep \
+		$(INITRD_CARRY)
 	initrd/mkinitrd --out $@ --init $(BUILD)/bin/init --busybox $(BUSYBOX) --moddep $(BUILD)/bin/liveinit-moddep \
+		$(INITRD_CARRY:%=--carry %) \
 		--kmoddir $(KMODDIR) --kver $(KVER) $(INITRD_MODULES)
 
 # No modules at all: for kernels with everything built in (kernel-config/).
@@ -32,8 +37,10 @@ $(PC_KSTAMP): initrd/fetch-pc-kernel
 	initrd/fetch-pc-kernel $(PC_KPKG) $(PC_KVER) $(PC_DIR)
 	touch $@
 
-$(PC_DIR)/initrd.img: initrd/mkinitrd initrd/build.mk $(BUILD)/bin/init $(BUILD)/bin/liveinit-moddep $(PC_KSTAMP)
+$(PC_DIR)/initrd.img: initrd/mkinitrd initrd/build.mk $(BUILD)/bin/init $(BUILD)/bin/liveinit-moddep $(PC_KSTAMP) \
+		$(INITRD_CARRY)
 	initrd/mkinitrd --out $@ --init $(BUILD)/bin/init --busybox $(BUSYBOX) --moddep $(BUILD)/bin/liveinit-moddep \
+		$(INITRD_CARRY:%=--carry %) \
 		--kmoddir $(PC_KMODDIR) --kver $(PC_KVER) $(PC_INITRD_MODULES)
 
 .PHONY: pc-kernel pc-initrd

@@ -76,7 +76,8 @@ $(BUILD)/hostobj/common/shadow_asan.o $(BUILD)/hostobj/common/sha512_asan.o: $(B
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -c -o $@ $<
 $(BUILD)/tests/test_shadow: tests/unit/test_shadow.c $(BUILD)/hostobj/common/shadow_asan.o \
-		$(BUILD)/hostobj/common/sha512_asan.o
+		$(BUILD)/hostobj/common/sha512_asan.o $(BUILD)/hostobj/common/fileio_asan.o \
+		$(BUILD)/hostobj/common/fileread_asan.o
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -o $@ $(filter %.c %.o,$^) -lcmocka -lcrypt
 UNIT_TESTS += $(BUILD)/tests/test_shadow

@@ -143,6 +143,17 @@ int file_write_atomic(const char *path, const char *data, size_t len, const char
 		fd = open(tmp, flags, 0644);
 	if (fd < 0)
 		return -errno;
+	/* Replacing a file keeps its mode and owner (/etc/shadow stays 0640 root:shadow), set on the new file
+	 * before any of the text is in it.  (EPERM from fchown: not root, the owner cannot be given away.) */
+	struct stat st;
+	if (stat(target, &st) == 0 &&
+	    (fchmod(fd, st.st_mode & 07777) < 0 || (fchown(fd, st.st_uid, st.st_gid) < 0 && errno != EPERM))) {
+		r = -errno;
+		*step = "keep mode";
+		close(fd);
+		unlink(tmp);
+		return r;
+	}
 	r = fill(fd, data, len, step);
 	if (!r && rename(tmp, target) < 0) {
 		r = -errno;

@@ -16,12 +16,13 @@ ssize_t file_read_small(const char *path, char *buf, size_t size);
 
 /* Replace path with data so that a reader sees the old or the new text, never half of it:
  *  - a symlink at path is followed (up to 8 links) and its target is written, the link stays;
+ *  - an existing TARGET's mode and owner carry over to the new file (else 0644);
  *  - the new text goes to TARGET.new, created with O_EXCL|O_NOFOLLOW (a stale one from a crash is removed
  *    first, never followed), written, fsync'd, then renamed over TARGET and the directory fsync'd;
  *  - when the rename gives EBUSY (TARGET is a mount point: `ip netns exec` and containers bind-mount
  *    /etc/resolv.conf) the text is written in place instead (truncate, write, fsync).
  * Returns 0, or -errno with *step (if step is not NULL) naming what failed: "resolve", "create", "write",
- * "fsync", "rename", "write in place". */
+ * "keep mode", "fsync", "rename", "write in place". */
 int file_write_atomic(const char *path, const char *data, size_t len, const char **step);
 
 /* mkdir -p: create path and its missing parents with mode.  Returns 0 (also when it exists) or -errno. */

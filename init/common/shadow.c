@@ -1,18 +1,16 @@
 /* shadow(5): one line per user, "name:hash:lastchange:min:max:warn:inactive:expire:reserved". */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
+
+#include "common/fileio.h"
 #include "common/sha512.h"
 #include "common/shadow.h"
-
-#define SHADOW_MAX (1 << 20)
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -137,135 +135,51 @@ static int valid_field(const char *s)
 	return *s && !strpbrk(s, ":\n");
 }
 
-/* Whole file into a NUL-terminated buffer (shadow files are small; more than SHADOW_MAX is refused). */
-static char *read_all(int fd, const char *path, size_t *len, char *err, size_t errlen)
-{
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	if (!buf) {
-		fail(err, errlen, "unable to read %s: out of memory", path);
-		return NULL;
-	}
-	for (;;) {
-		if (n + 1 == cap) {
-			char *nb = cap < SHADOW_MAX ? realloc(buf, cap * 2) : NULL;
-			if (!nb) {
-				free(buf);
-				fail(err, errlen, "unable to read %s: too large", path);
-				return NULL;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t r = read(fd, buf + n, cap - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			free(buf);
-			fail(err, errlen, "unable to read %s: %s", path, strerror(errno));
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 int shadow_set_hash(const char *path, const char *user, const char *hash, char *err, size_t errlen)
 {
 	if (!valid_field(user) || !valid_field(hash))
 		return fail(err, errlen, "unable to update %s: user name or hash empty or holds ':' or a newline", path);
-
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return fail(err, errlen, "unable to open %s: %s", path, strerror(errno));
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return fail(err, errlen, "unable to stat %s: %s", path, strerror(errno));
-	}
+	char *old;
 	size_t len;
-	char *old = read_all(fd, path, &len, err, errlen);
-	close(fd);
-	if (!old)
-		return -1;
-
-	char tmp[4096];
-	if (snprintf(tmp, sizeof tmp, "%s.new", path) >= (int)sizeof tmp) {
+	int r = file_read(path, &old, &len);
+	if (r < 0)
+		return fail(err, errlen, "unable to read %s: %s", path, strerror(-r));
+	/* The new text: every line as it was but the user's (fields 2 and 3 replaced), or the user appended. */
+	size_t cap = len + strlen(user) + strlen(hash) + 64;
+	char *text = malloc(cap);
+	if (!text) {
 		free(old);
-		return fail(err, errlen, "unable to update %s: path too long", path);
+		return fail(err, errlen, "unable to update %s: out of memory", path);
 	}
-	int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (out < 0) {
-		free(old);
-		return fail(err, errlen, "unable to create %s: %s", tmp, strerror(errno));
-	}
-
 	long today = (long)(time(NULL) / 86400);
-	char entry[SHADOW_HASH_MAX + 512];
-	size_t ulen = strlen(user);
-	int found = 0, rc = 0;
-	for (char *line = old; *line && rc == 0;) {
-		char *nl = strchr(line, '\n');
-		size_t llen = nl ? (size_t)(nl - line) : strlen(line);
-		if (!found && llen > ulen && strncmp(line, user, ulen) == 0 && line[ulen] == ':') {
-			/* Keep fields 4 and on; replace 2 and 3. */
-			const char *rest = line + ulen + 1;
-			const char *f3 = memchr(rest, ':', llen - ulen - 1);
+	size_t ulen = strlen(user), n = 0;
+	bool found = false;
+	for (const char *line = old; *line;) {
+		size_t llen = strcspn(line, "\n");
+		if (!found && llen > ulen && !strncmp(line, user, ulen) && line[ulen] == ':') {
+			/* Keep fields 4 and on. */
+			const char *f3 = memchr(line + ulen + 1, ':', llen - ulen - 1);
 			const char *f4 = f3 ? memchr(f3 + 1, ':', (size_t)(line + llen - f3 - 1)) : NULL;
-			int n;
 			if (f4)
-				n = snprintf(entry, sizeof entry, "%s:%s:%ld%.*s\n", user, hash, today,
-					     (int)(line + llen - f4), f4);
+				n += (size_t)snprintf(text + n, cap - n, "%s:%s:%ld%.*s\n", user, hash, today,
+						      (int)(line + llen - f4), f4);
 			else
-				n = snprintf(entry, sizeof entry, "%s:%s:%ld:0:99999:7:::\n", user, hash, today);
-			rc = n < (int)sizeof entry ? write_all(out, entry, (size_t)n) : (errno = E2BIG, -1);
-			found = 1;
+				n += (size_t)snprintf(text + n, cap - n, "%s:%s:%ld:0:99999:7:::\n", user, hash, today);
+			found = true;
 		} else {
-			rc = write_all(out, line, llen) || write_all(out, "\n", 1) ? -1 : 0;
+			n += (size_t)snprintf(text + n, cap - n, "%.*s\n", (int)llen, line);
 		}
-		line += llen + (nl ? 1 : 0);
+		line += llen + (line[llen] == '\n');
 	}
-	if (!found && rc == 0) {
-		int n = snprintf(entry, sizeof entry, "%s:%s:%ld:0:99999:7:::\n", user, hash, today);
-		rc = n < (int)sizeof entry ? write_all(out, entry, (size_t)n) : (errno = E2BIG, -1);
-	}
+	if (!found)
+		n += (size_t)snprintf(text + n, cap - n, "%s:%s:%ld:0:99999:7:::\n", user, hash, today);
 	free(old);
-	if (rc < 0) {
-		int e = errno;
-		close(out);
-		unlink(tmp);
-		return fail(err, errlen, "unable to write %s: %s", tmp, strerror(e));
-	}
-	/* The old file's permissions (0640 root:shadow on Debian), so login and passwd keep working. */
-	if (fchmod(out, st.st_mode & 07777) < 0 || fchown(out, st.st_uid, st.st_gid) < 0 || fsync(out) < 0) {
-		int e = errno;
-		close(out);
-		unlink(tmp);
-		return fail(err, errlen, "unable to set up %s: %s", tmp, strerror(e));
-	}
-	if (close(out) < 0 || rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return fail(err, errlen, "unable to replace %s: %s", path, strerror(e));
-	}
+	const char *step;
+	/* file_write_atomic keeps the file's mode and owner (0640 root:shadow on Debian). */
+	r = n < cap ? file_write_atomic(path, text, n, &step) : (step = "format", -E2BIG);
+	free(text);
+	if (r < 0)
+		return fail(err, errlen, "unable to replace %s (%s): %s", path, step, strerror(-r));
 	return 0;
 }
 

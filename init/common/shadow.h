@@ -1,5 +1,5 @@
 /* Set a user's password in a shadow(5) file: SHA-512 crypt ("$6$") with a salt from getrandom(2),
- * the file replaced atomically (NAME.new, fsync, rename) with the old file's mode and owner.
+ * the file replaced by file_write_atomic (common/fileio.h), which keeps its mode and owner.
  * Used by stage 1 (passwd= on a foreign root, written into the overlay's upper) and stage 2.
  * Errors: -1 and one line in err naming the path and the reason; the caller prints it. */
 #ifndef LIVEINIT_SHADOW_H

@@ -1,7 +1,8 @@
 # Stage 1: /init of the initrd.
 STAGE1_SRCS := $(wildcard init/stage1/*.c) init/common/cmdline.c init/common/config.c init/common/platform.c init/common/log.c \
 	init/common/moddep.c init/common/probe.c init/common/sha256.c init/common/fileio.c init/common/fileread.c init/common/clock.c \
-	init/common/modload.c init/common/spawn.c init/common/apimounts.c init/common/shadow.c init/common/sha512.c
+	init/common/modload.c init/common/spawn.c init/common/apimounts.c \
+	init/common/sha512.c init/common/shadow.c
 STAGE1_OBJS := $(patsubst init/%.c,$(BUILD)/obj/%.o,$(STAGE1_SRCS))
 
 $(BUILD)/bin/init: $(STAGE1_OBJS)
@@ -9,3 +10,13 @@ $(BUILD)/bin/init: $(STAGE1_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 ALL += $(BUILD)/bin/init
+
+# Host driver for tests/test_adapt.py: the root adaptation (adapt.c, stage2root.c) on fixture trees.
+ADAPT_RUN_SRCS := init/stage1/adapt.c init/stage1/rootedit.c init/stage1/stage2root.c init/stage1/util.c \
+	init/common/cmdline.c init/common/platform.c init/common/shadow.c init/common/sha512.c init/common/fileio.c \
+	init/common/fileread.c
+$(BUILD)/tests/adapt_run: tests/unit/adapt_run.c $(patsubst init/%.c,$(BUILD)/hostobj/%.o,$(ADAPT_RUN_SRCS))
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) -o $@ $(filter %.c %.o,$^)
+ALL += $(BUILD)/tests/adapt_run
+BENCH += tests/bench_foreign.py

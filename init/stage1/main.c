@@ -25,6 +25,55 @@ static void maybe_break(const struct live_config *cfg, enum break_point here, co
 	}
 }
 
+/* Write the adapt log to ADAPTED_FILE (in /run, which moves into the new root) and say what was done. */
+static void report_adapted(const struct adapt_log *log, const char *what)
+{
+	char text[ADAPT_MAX * 242] = "";
+	size_t len = 0;
+	for (int i = 0; i < log->n; i++)
+		len += (size_t)snprintf(text + len, sizeof text - len, "%s\n", log->line[i]);
+	struct s1_error err;
+	if (root_write("", ADAPTED_FILE, text, &err) < 0)
+		log_error("%s", err.msg);
+	log_step("Adapted the root (%s): %d changes, listed in %s", what, log->n, ADAPTED_FILE);
+}
+
+/* A root that is not ours: liveinit.stage2 puts our stage 2 in as its init; otherwise, unless
+ * liveinit.adapt=0, adapt it to this platform.  Only on an overlay (writes land in its tmpfs upper): a disk
+ * root is never written.  Failures are reported and the boot goes on with what the root has. */
+static void prepare_root(struct live_config *cfg, bool overlay)
+{
+	struct adapt_log log = {0};
+	struct s1_error err;
+	if (cfg->stage2) {
+		if (!overlay) {
+			log_warn("liveinit.stage2: the root is not an overlay (a disk); not writing into it, running %s",
+				 cfg->init);
+			return;
+		}
+		int rc = stage2_prepare(NEWROOT, "", LIVEINIT_RUN, &log, &err);
+		if (rc < 0) {
+			log_error("liveinit.stage2: %s; running the root's %s", err.msg, cfg->init);
+			return;
+		}
+		if (rc > 0)
+			log_warn("the root has no /bin/sh: the console shell is the initrd's busybox (%s/busybox)",
+				 LIVEINIT_RUN);
+		snprintf(cfg->init, sizeof cfg->init, "%s", STAGE2_INIT);
+		report_adapted(&log, "liveinit.stage2");
+		return;
+	}
+	enum root_init kind = adapt_classify(NEWROOT, cfg->init);
+	if (!cfg->adapt || !overlay || (kind != INIT_SYSTEMD && kind != INIT_SYSVINIT)) {
+		log_debug("not adapting the root (%s%s)", root_init_name(kind),
+			  !cfg->adapt ? ", liveinit.adapt=0" : !overlay ? ", not an overlay" : "");
+		return;
+	}
+	if (adapt_root(cfg, NEWROOT, &log, &err) < 0)
+		log_error("%s", err.msg);
+	report_adapted(&log, root_init_name(kind));
+}
+
 static void read_config(struct live_config *cfg)
 {
 	config_load(cfg, true);
@@ -62,6 +111,7 @@ int main(int argc, char **argv)
 	maybe_break(&cfg, BREAK_SWITCH, "switch");
 
 	log_debug("root mounted");
+	prepare_root(&cfg, medium.probe.type == FS_ISO9660 || medium.probe.type == FS_SQUASHFS);
 	log_step("Switching to the live root, running %s", cfg.init);
 	switch_root(&cfg, argv, started, &err);
 	fatal(&err);

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,24 +19,35 @@
 #include "common/log.h"
 #include "stage1/stage1.h"
 
-/* First *.squashfs (in name order) in dir. */
-static int find_squashfs(const char *dir, char *out, size_t size, struct s1_error *err)
+/* Every *.squashfs in dir, in name order (live-build's filesystem.squashfs plus any add-ons). */
+#define MAX_LAYERS 8
+struct layers {
+	int n;
+	char path[MAX_LAYERS][768];
+};
+
+static int find_squashfs(const char *dir, struct layers *l, struct s1_error *err)
 {
 	struct dirent **names;
 	int n = scandir(dir, &names, NULL, alphasort);
 	if (n < 0)
 		return s1_fail(err, "unable to read live-media-path %s on the medium: %s", dir, strerror(errno));
-	int found = -1;
+	l->n = 0;
+	bool too_many = false;
 	for (int i = 0; i < n; i++) {
 		size_t len = strlen(names[i]->d_name);
-		if (found < 0 && len > 9 && !strcmp(names[i]->d_name + len - 9, ".squashfs")) {
-			snprintf(out, size, "%s/%s", dir, names[i]->d_name);
-			found = i;
+		if (len > 9 && !strcmp(names[i]->d_name + len - 9, ".squashfs")) {
+			if (l->n < MAX_LAYERS)
+				snprintf(l->path[l->n++], sizeof l->path[0], "%s/%s", dir, names[i]->d_name);
+			else
+				too_many = true;
 		}
 		free(names[i]);
 	}
 	free(names);
-	if (found < 0)
+	if (too_many)
+		return s1_fail(err, "more than %d *.squashfs in %s on the medium", MAX_LAYERS, dir);
+	if (l->n == 0)
 		return s1_fail(err, "no *.squashfs in %s on the medium", dir);
 	return 0;
 }
@@ -87,71 +97,43 @@ static int loop_attach(const char *path, char *dev, size_t size, struct s1_error
 	return loop;
 }
 
-/* toram: copy the squashfs into a tmpfs so the medium can go. */
+/* toram: copy a squashfs into the tmpfs at TORAM_DIR so the medium can go. */
 static int copy_to_ram(const char *src, char *dst, size_t size, struct s1_error *err)
 {
-	if (mount_fs("tmpfs", TORAM_DIR, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", err) < 0)
-		return -1;
 	snprintf(dst, size, "%s/%s", TORAM_DIR, strrchr(src, '/') + 1);
-	int in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return s1_fail(err, "unable to open %s: %s", src, strerror(errno));
-	int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
-	if (out < 0) {
-		int saved = errno;
-		close(in);
-		return s1_fail(err, "unable to create %s: %s", dst, strerror(saved));
-	}
-	struct stat st;
-	int rc = fstat(in, &st);
-	for (off_t done = 0; rc == 0 && done < st.st_size;) {
-		ssize_t n = sendfile(out, in, NULL, (size_t)(st.st_size - done));
-		if (n <= 0) {
-			rc = -1;
-			if (n == 0)
-				errno = EIO;
-		} else {
-			done += n;
-		}
-	}
-	int saved = errno;
-	close(in);
-	if (close(out) < 0 && rc == 0) {
-		rc = -1;
-		saved = errno;
-	}
-	if (rc < 0)
-		return s1_fail(err, "unable to copy %s to %s: %s", src, dst, strerror(saved));
-	return 0;
+	log_begin("Copying %s to RAM", src + strlen(MEDIUM_DIR));
+	int rc = copy_file(src, dst, 0444, err);
+	log_done(rc < 0 ? "failed" : "done");
+	return rc;
 }
 
-/* The writable layer: tmpfs upper and work, overlay at NEWROOT. */
-static int mount_overlay(struct s1_error *err)
+/* The writable layer: tmpfs upper and work, overlay at NEWROOT over lowerdir (the top layer first). */
+static int mount_overlay(const char *lowerdir, struct s1_error *err)
 {
 	if (module_need_fs("overlay", err) < 0 ||
 	    mount_fs("tmpfs", OVERLAY_DIR, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", err) < 0)
 		return -1;
 	if (mkdir(OVERLAY_DIR "/upper", 0755) < 0 || mkdir(OVERLAY_DIR "/work", 0755) < 0)
 		return s1_fail(err, "unable to create %s/upper and work: %s", OVERLAY_DIR, strerror(errno));
-	return mount_fs("overlay", NEWROOT, "overlay", 0,
-			"lowerdir=" ROOTFS_DIR ",upperdir=" OVERLAY_DIR "/upper,workdir=" OVERLAY_DIR "/work", err);
+	char data[MAX_LAYERS * 300 + 128];
+	if (snprintf(data, sizeof data, "lowerdir=%s,upperdir=" OVERLAY_DIR "/upper,workdir=" OVERLAY_DIR "/work",
+		     lowerdir) >= (int)sizeof data)
+		return s1_fail(err, "overlay: too many or too long lower layers");
+	return mount_fs("overlay", NEWROOT, "overlay", 0, data, err);
 }
 
-static int mount_squashfs(const char *dev, struct s1_error *err)
+static int mount_squashfs(const char *dev, const char *dir, struct s1_error *err)
 {
 	if (module_need_fs("squashfs", err) < 0)
 		return -1;
-	return mount_fs(dev, ROOTFS_DIR, "squashfs", MS_RDONLY, NULL, err);
+	return mount_fs(dev, dir, "squashfs", MS_RDONLY, NULL, err);
 }
 
-static int mount_iso(const struct live_config *cfg, const struct medium *m, struct s1_error *err)
+/* One squashfs image as a lower layer at dir: checked (check), copied to RAM (toram), looped read-only. */
+static int mount_layer(const struct live_config *cfg, const struct medium *m, const char *sq, const char *dir,
+		       struct s1_error *err)
 {
-	char dir[512], sq[768], ram[768], loop[64];
-	if (module_need_fs("iso9660", err) < 0 || mount_fs(m->dev, MEDIUM_DIR, "iso9660", MS_RDONLY, NULL, err) < 0)
-		return -1;
-	snprintf(dir, sizeof dir, "%s%s", MEDIUM_DIR, cfg->media_path);
-	if (find_squashfs(dir, sq, sizeof sq, err) < 0)
-		return -1;
+	char ram[768], loop[64];
 	if (cfg->check) {
 		log_begin("Checking %s", sq + strlen(MEDIUM_DIR));
 		if (media_check(sq, err) < 0) {
@@ -162,26 +144,52 @@ static int mount_iso(const struct live_config *cfg, const struct medium *m, stru
 	}
 	const char *image = sq;
 	if (cfg->toram) {
-		log_begin("Copying %s to RAM", sq + strlen(MEDIUM_DIR));
-		if (copy_to_ram(sq, ram, sizeof ram, err) < 0) {
-			log_done("failed");
+		if (copy_to_ram(sq, ram, sizeof ram, err) < 0)
 			return -1;
-		}
-		log_done("done");
 		image = ram;
 	}
 	int loopfd = loop_attach(image, loop, sizeof loop, err);
 	if (loopfd < 0)
 		return -1;
-	int rc = mount_squashfs(loop, err);
+	int rc = mount_squashfs(loop, dir, err);
 	close(loopfd);
 	if (rc < 0)
 		return -1;
-	if (cfg->toram && umount(MEDIUM_DIR) < 0)
-		log_warn("unable to release the medium %s from %s: %s", m->dev, MEDIUM_DIR, strerror(errno));
 	log_step("Mounted %s from %s (%s) read-only", image + (cfg->toram ? 0 : strlen(MEDIUM_DIR)), m->dev,
 		 m->probe.label[0] ? m->probe.label : "iso9660");
-	return mount_overlay(err);
+	return 0;
+}
+
+/* The first image (in name order) at ROOTFS_DIR, add-ons at LAYER_DIR/NAME; as live-boot stacks them, a later
+ * name lies above an earlier one. */
+#define LAYER_DIR LIVE_DIR "/layer"
+static int mount_iso(const struct live_config *cfg, const struct medium *m, struct s1_error *err)
+{
+	char dir[512], lowerdir[MAX_LAYERS * 300] = "";
+	struct layers l;
+	if (module_need_fs("iso9660", err) < 0 || mount_fs(m->dev, MEDIUM_DIR, "iso9660", MS_RDONLY, NULL, err) < 0)
+		return -1;
+	snprintf(dir, sizeof dir, "%s%s", MEDIUM_DIR, cfg->media_path);
+	if (find_squashfs(dir, &l, err) < 0)
+		return -1;
+	if (cfg->toram && mount_fs("tmpfs", TORAM_DIR, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", err) < 0)
+		return -1;
+	for (int i = 0; i < l.n; i++) {
+		char at[300];
+		if (i == 0)
+			snprintf(at, sizeof at, "%s", ROOTFS_DIR);
+		else
+			snprintf(at, sizeof at, "%s/%.200s", LAYER_DIR, strrchr(l.path[i], '/') + 1);
+		if (mount_layer(cfg, m, l.path[i], at, err) < 0)
+			return -1;
+		char prev[sizeof lowerdir];
+		memcpy(prev, lowerdir, sizeof prev);
+		if (snprintf(lowerdir, sizeof lowerdir, "%s%s%s", at, i ? ":" : "", prev) >= (int)sizeof lowerdir)
+			return s1_fail(err, "overlay: the lower layers' paths are too long");
+	}
+	if (cfg->toram && umount(MEDIUM_DIR) < 0)
+		log_warn("unable to release the medium %s from %s: %s", m->dev, MEDIUM_DIR, strerror(errno));
+	return mount_overlay(lowerdir, err);
 }
 
 static int mount_disk(const struct live_config *cfg, const struct medium *m, struct s1_error *err)
@@ -203,10 +211,10 @@ int rootfs_mount(const struct live_config *cfg, const struct medium *m, struct s
 	case FS_ISO9660:
 		return mount_iso(cfg, m, err);
 	case FS_SQUASHFS:
-		if (mount_squashfs(m->dev, err) < 0)
+		if (mount_squashfs(m->dev, ROOTFS_DIR, err) < 0)
 			return -1;
 		log_step("Mounted %s (squashfs) read-only", m->dev);
-		return mount_overlay(err);
+		return mount_overlay(ROOTFS_DIR, err);
 	case FS_EXT2:
 	case FS_EXT3:
 	case FS_EXT4:

@@ -3,6 +3,7 @@
 #define LIVEINIT_STAGE1_H
 
 #include <stdbool.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,6 +49,38 @@ int media_check(const char *squashfs_path, struct s1_error *err);
 /* switchroot.c: move mounts, delete the initramfs, chroot, exec init.  Returns only on failure. */
 int switch_root(const struct live_config *cfg, char **argv, int64_t started_us, struct s1_error *err);
 
+/* rootedit.c: edit the new root (its overlay upper) as the root itself sees its paths.  root is the prefix
+ * (NEWROOT, or a fixture tree in tests; "" is the running system); path is absolute inside it. */
+int root_resolve(const char *root, const char *path, char *out, size_t size); /* every symlink; -errno */
+bool root_exists(const char *root, const char *path);
+int root_path(const char *root, const char *path, char *out, size_t size); /* parent resolved, last kept */
+int root_write(const char *root, const char *path, const char *text, struct s1_error *err); /* 0644 or kept */
+int root_symlink(const char *root, const char *path, const char *target, struct s1_error *err);
+
+/* What stage 1 changed in a foreign root, one line each; written to ADAPTED_FILE for the user. */
+#define LIVEINIT_RUN "/run/liveinit"
+#define ADAPTED_FILE LIVEINIT_RUN "/adapted"
+#define ADAPT_MAX 32
+struct adapt_log {
+	int n;
+	char line[ADAPT_MAX][240];
+};
+void adapt_note(struct adapt_log *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* adapt.c: make a foreign root (systemd, sysvinit) usable here: a login on the console the user sees,
+ * passwd=, SSH host keys, sshd, hostname=.  Nothing when its init is our stage 2. */
+enum root_init { INIT_NONE, INIT_OURS, INIT_SYSTEMD, INIT_SYSVINIT, INIT_OTHER };
+enum root_init adapt_classify(const char *root, const char *init);
+const char *root_init_name(enum root_init kind);
+int adapt_root(const struct live_config *cfg, const char *root, struct adapt_log *log, struct s1_error *err);
+
+/* stage2root.c: liveinit.stage2: our stage 2 as the init of any root.  Copies the initrd's stage 2 (and
+ * dhcpc, and busybox when the root has no /bin/sh) to RUN_DIR (initrd_dir "" normally; /run moves into the
+ * new root), puts our poweroff/reboot/halt/shutdown in front of the root's, and returns the init to exec. */
+#define STAGE2_INIT LIVEINIT_RUN "/init"
+int stage2_prepare(const char *root, const char *initrd_dir, const char *run_dir, struct adapt_log *log,
+		   struct s1_error *err);
+
 /* rescue.c: the console shell.  rescue_shell() returns when the shell exits (break= points);
  * rescue_forever() never returns (fatal errors: PID 1 must not exit). */
 void rescue_shell(const char *why);
@@ -56,5 +89,7 @@ void rescue_forever(const char *why) __attribute__((noreturn));
 /* util.c (mkdir -p is common/fileio.h) */
 int mount_fs(const char *src, const char *target, const char *type, unsigned long flags, const char *data,
 	     struct s1_error *err);
+/* Copy a file (sendfile), creating dst with mode. */
+int copy_file(const char *src, const char *dst, unsigned mode, struct s1_error *err);
 
 #endif

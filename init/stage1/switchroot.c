@@ -57,7 +57,9 @@ static int move_api_mounts(struct s1_error *err)
 static int check_init(const struct live_config *cfg, struct s1_error *err)
 {
 	char path[512];
-	snprintf(path, sizeof path, NEWROOT "%s", cfg->init);
+	/* liveinit.stage2's init lies in /run, which is still ours until move_api_mounts(). */
+	bool in_run = !strncmp(cfg->init, LIVEINIT_RUN "/", sizeof LIVEINIT_RUN);
+	snprintf(path, sizeof path, "%s%s", in_run ? "" : NEWROOT, cfg->init);
 	struct stat st;
 	/* faccessat on a dangling absolute symlink would look on the initramfs; resolve inside the root later,
 	 * here only require that something is there. */

@@ -1,8 +1,12 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 
 #include "common/fileio.h"
 #include "stage1/stage1.h"
@@ -25,5 +29,39 @@ int mount_fs(const char *src, const char *target, const char *type, unsigned lon
 	if (mount(src, target, type, flags, data) < 0)
 		return s1_fail(err, "unable to mount %s on %s (%s): %s", src, target, type ? type : "move",
 			       strerror(errno));
+	return 0;
+}
+
+int copy_file(const char *src, const char *dst, unsigned mode, struct s1_error *err)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return s1_fail(err, "unable to open %s: %s", src, strerror(errno));
+	int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (out < 0) {
+		int saved = errno;
+		close(in);
+		return s1_fail(err, "unable to create %s: %s", dst, strerror(saved));
+	}
+	struct stat st;
+	int rc = fstat(in, &st);
+	for (off_t done = 0; rc == 0 && done < st.st_size;) {
+		ssize_t n = sendfile(out, in, NULL, (size_t)(st.st_size - done));
+		if (n <= 0) {
+			rc = -1;
+			if (n == 0)
+				errno = EIO;
+		} else {
+			done += n;
+		}
+	}
+	int saved = errno;
+	close(in);
+	if (close(out) < 0 && rc == 0) {
+		rc = -1;
+		saved = errno;
+	}
+	if (rc < 0)
+		return s1_fail(err, "unable to copy %s to %s: %s", src, dst, strerror(saved));
 	return 0;
 }
