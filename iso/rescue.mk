@@ -38,8 +38,11 @@ $(RESCUE)/iso.stamp: $(RESCUE)/root.squashfs $$(filter-out $(BUILD)/root.squashf
 	$(call iso_tree,$(RESCUE)/root.squashfs,$(RESCUE)/iso)
 	touch $@
 
-$(BUILD)/rescue.iso: $(RESCUE)/iso.stamp $(ISOHYBRID_MBR)
-	$(call iso_image,$(RESCUE)/iso)
+$(RESCUE)/efi.img: $(EFI_DEPS) $(RESCUE)/iso.stamp
+	$(call efi_image,$(RESCUE)/iso)
+
+$(BUILD)/rescue.iso: $(RESCUE)/iso.stamp $(RESCUE)/efi.img $(ISOHYBRID_MBR)
+	$(call iso_image,$(RESCUE)/iso,$(RESCUE)/efi.img)
 	@echo "rescue.iso: $$(du -m $@ | cut -f1) MB ($(RESCUE_COMP) squashfs $$(du -m $(RESCUE)/root.squashfs | cut -f1) MB," \
 		"$$(grep -c 'Status: install ok installed' $(RESCUE)/root/var/lib/dpkg/status) packages)"
 
