@@ -281,3 +281,16 @@ def test_rescue_qemu_isolinux_serial(rescue_iso):
         out = q.shell("cat /sys/class/tty/console/active; ps -o tty= -C sh -C dash | sort -u")
         assert "ttyS0" in out and "tty1" in out, out
         assert q.poweroff(timeout=180) == 0
+
+
+def test_rescue_ovmf_secure_boot(rescue_iso):
+    """The same UEFI path as live.iso: OVMF with Secure Boot, shim and GRUB from the ESP find this ISO by its
+    /.disk/id, `serial` chosen in GRUB's menu, the Debian root's ready line, a signed module (e1000) loads."""
+    with Qemu(cdrom=rescue_iso, firmware="ovmf-secboot", mem="1024", timeout=600) as q:
+        q.grub_choose("serial")
+        q.expect(r"EFI stub: UEFI Secure Boot is enabled", timeout=300)
+        m = q.expect(READY_COUNT, timeout=600)
+        assert int(m.group(1)) == dpkg_count(os.path.join(BUILD, "rescue", "root"))
+        assert "Key was rejected" not in q.output and "Loading of unsigned module" not in q.output
+        assert re.search(r"^e1000\s", q.shell("lsmod"), re.M)
+        assert q.poweroff(timeout=180) == 0
