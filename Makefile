@@ -44,7 +44,7 @@ $(BUILD)/hostobj/%.o: init/%.c
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) -c -o $@ $<
 
-include $(sort $(wildcard init/*/build.mk initrd/build.mk iso/build.mk scripts/build.mk kernel-config/build.mk tests/*.mk))
+include $(sort $(wildcard init/*/build.mk initrd/build.mk iso/build.mk iso/rescue.mk scripts/build.mk kernel-config/build.mk tests/*.mk))
 
 all: $(ALL)
 

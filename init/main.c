@@ -18,6 +18,7 @@ static const struct {
 	{ "shutdown", shutdown_main },
 	{ "mkfstab", mkfstab_main },
 	{ "exitrd", exitrd_main },
+	{ "liveinit-svc", svc_main },
 };
 
 static int usage(void)

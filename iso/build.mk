@@ -59,20 +59,23 @@ ISOHYBRID_MBR ?= /usr/lib/ISOLINUX/isohdpfx.bin
 LDLINUX_C32  ?= /usr/lib/syslinux/modules/bios/ldlinux.c32
 ISO_TREE_DEPS += $(BUILD)/root.squashfs $(PC_KSTAMP) $(PC_DIR)/initrd.img $(BUILD)/initrd.img $(UML_LINUX) \
 	iso/isolinux.cfg $(ISOLINUX_BIN) $(LDLINUX_C32) iso/grub.cfg
+# $(call iso_tree,SQUASHFS,DIR): the ISO's tree around a root image (also used for build/rescue.iso).
+define iso_tree
+	rm -rf $(2) && mkdir -p $(2)/live $(2)/boot/grub $(2)/isolinux $(2)/uml $(2)/.disk
+	cp $(1) $(2)/live/filesystem.squashfs
+	cd $(2)/live && sha256sum filesystem.squashfs > filesystem.squashfs.sha256
+	cp -L $(PC_DIR)/vmlinuz $(2)/boot/vmlinuz
+	cp $(PC_DIR)/initrd.img $(2)/boot/initrd.img
+	cp $(ISOLINUX_BIN) $(LDLINUX_C32) iso/isolinux.cfg $(2)/isolinux/
+	cp iso/grub.cfg $(2)/boot/grub/grub.cfg
+	echo "liveinit $(VERSION) live system" > $(2)/.disk/info
+	mkdir -p $(2)/.disk/id && touch $(2)/.disk/id/liveinit-$$(cut -c1-16 \
+		$(2)/live/filesystem.squashfs.sha256)
+	cp $(UML_LINUX) $(2)/uml/linux
+	cp $(BUILD)/initrd.img $(2)/uml/initrd.img
+endef
 $(BUILD)/iso.stamp: $$(ISO_TREE_DEPS)
-	rm -rf $(BUILD)/iso && mkdir -p $(BUILD)/iso/live $(BUILD)/iso/boot/grub $(BUILD)/iso/isolinux $(BUILD)/iso/uml \
-		$(BUILD)/iso/.disk
-	cp $(BUILD)/root.squashfs $(BUILD)/iso/live/filesystem.squashfs
-	cd $(BUILD)/iso/live && sha256sum filesystem.squashfs > filesystem.squashfs.sha256
-	cp -L $(PC_DIR)/vmlinuz $(BUILD)/iso/boot/vmlinuz
-	cp $(PC_DIR)/initrd.img $(BUILD)/iso/boot/initrd.img
-	cp $(ISOLINUX_BIN) $(LDLINUX_C32) iso/isolinux.cfg $(BUILD)/iso/isolinux/
-	cp iso/grub.cfg $(BUILD)/iso/boot/grub/grub.cfg
-	echo "liveinit $(VERSION) live system" > $(BUILD)/iso/.disk/info
-	mkdir -p $(BUILD)/iso/.disk/id && touch $(BUILD)/iso/.disk/id/liveinit-$$(cut -c1-16 \
-		$(BUILD)/iso/live/filesystem.squashfs.sha256)
-	cp $(UML_LINUX) $(BUILD)/iso/uml/linux
-	cp $(BUILD)/initrd.img $(BUILD)/iso/uml/initrd.img
+	$(call iso_tree,$(BUILD)/root.squashfs,$(BUILD)/iso)
 	touch $@
 
 # The EFI system partition (FAT): the removable-media boot path EFI/BOOT/BOOTX64.EFI is Debian's signed shim,
@@ -80,32 +83,41 @@ $(BUILD)/iso.stamp: $$(ISO_TREE_DEPS)
 # when asked.  The same chain boots with Secure Boot off and on (Microsoft's UEFI CA signs shim, Debian's key
 # GRUB and the kernel), so no keys of our own are involved.  GRUB reads /boot/grub/grub.cfg here first
 # (iso/grub-esp.cfg): it finds the ISO by its /.disk/id/ file and reads the menu from there.
+# $(call efi_image,DIR): the partition for the ISO tree DIR, written to the target.
 EFI_SHIM ?= /usr/lib/shim/shimx64.efi.signed
 EFI_MM   ?= /usr/lib/shim/mmx64.efi.signed
 EFI_GRUB ?= /usr/lib/grub/x86_64-efi-signed/gcdx64.efi.signed
-$(BUILD)/efi.img: $(EFI_SHIM) $(EFI_MM) $(EFI_GRUB) iso/grub-esp.cfg $(BUILD)/iso.stamp
+EFI_DEPS := $(EFI_SHIM) $(EFI_MM) $(EFI_GRUB) iso/grub-esp.cfg
+define efi_image
 	rm -f $@.tmp
 	kib=$$(( ( $$(cat $(EFI_SHIM) $(EFI_MM) $(EFI_GRUB) | wc -c) / 1024 ) + 512 )); \
 		mkfs.fat -C -n EFIBOOT $@.tmp $$kib >/dev/null
-	id=$$(ls $(BUILD)/iso/.disk/id/) && sed "s/@ID@/$$id/" iso/grub-esp.cfg > $(BUILD)/grub-esp.cfg
+	id=$$(ls $(1)/.disk/id/) && sed "s/@ID@/$$id/" iso/grub-esp.cfg > $@.cfg
 	mmd -i $@.tmp ::/EFI ::/EFI/BOOT ::/boot ::/boot/grub
 	mcopy -i $@.tmp $(EFI_SHIM) ::/EFI/BOOT/BOOTX64.EFI
 	mcopy -i $@.tmp $(EFI_GRUB) ::/EFI/BOOT/grubx64.efi
 	mcopy -i $@.tmp $(EFI_MM) ::/EFI/BOOT/mmx64.efi
-	mcopy -i $@.tmp $(BUILD)/grub-esp.cfg ::/boot/grub/grub.cfg
+	mcopy -i $@.tmp $@.cfg ::/boot/grub/grub.cfg
 	mv $@.tmp $@
+endef
+$(BUILD)/efi.img: $(EFI_DEPS) $(BUILD)/iso.stamp
+	$(call efi_image,$(BUILD)/iso)
 
 # Hybrid, for CD and USB stick, BIOS and UEFI:
 #   El Torito: isolinux (BIOS) and the EFI system partition (UEFI) as the second boot image;
 #   MBR (isohdpfx) for BIOS from a USB stick, and a GPT beside it (-isohybrid-gpt-basdat) whose second
 #   partition is the same EFI system partition, appended after the ISO 9660 tree (UEFI from a USB stick).
-$(BUILD)/live.iso: $(BUILD)/iso.stamp $(BUILD)/efi.img $(ISOHYBRID_MBR)
+# $(call iso_image,DIR,EFI_IMG): the image of an ISO tree, written to the target.
+define iso_image
 	xorriso -as mkisofs -quiet -V $(ISO_LABEL) -R -J -isohybrid-mbr $(ISOHYBRID_MBR) \
 		-c boot/boot.cat -b isolinux/isolinux.bin -no-emul-boot -boot-load-size 4 -boot-info-table \
 		-eltorito-alt-boot -e --interval:appended_partition_2:all:: -no-emul-boot -isohybrid-gpt-basdat \
-		-append_partition 2 0xef $(BUILD)/efi.img \
-		-o $@.tmp $(BUILD)/iso
+		-append_partition 2 0xef $(2) \
+		-o $@.tmp $(1)
 	mv $@.tmp $@
+endef
+$(BUILD)/live.iso: $(BUILD)/iso.stamp $(BUILD)/efi.img $(ISOHYBRID_MBR)
+	$(call iso_image,$(BUILD)/iso,$(BUILD)/efi.img)
 
 .PHONY: iso rootfs
 iso: $(BUILD)/live.iso

@@ -8,5 +8,6 @@ int halt_main(int argc, char **argv);     /* poweroff, halt, reboot (stage2/ctl.
 int shutdown_main(int argc, char **argv); /* shutdown -h|-r|-P|-H now (stage2/ctl.c) */
 int mkfstab_main(int argc, char **argv);  /* the partition scan on its own (stage2/mkfstab.c) */
 int exitrd_main(int argc, char **argv);   /* PID 1 after leaving the root at shutdown (stage2/exitrd.c) */
+int svc_main(int argc, char **argv);      /* liveinit-svc: PID 1's services (stage2/svcctl.c) */
 
 #endif

@@ -4,7 +4,8 @@
 STAGE2_SRCS   := init/main.c $(wildcard init/stage2/*.c)
 STAGE2_COMMON := init/common/log.c init/common/cmdline.c init/common/config.c init/common/platform.c init/common/probe.c \
 	init/common/mountinfo.c init/common/coldplug.c init/common/moddep.c init/common/fileio.c init/common/fileread.c init/common/clock.c \
-	init/common/modload.c init/common/pidfile.c init/common/spawn.c init/common/apimounts.c init/common/netif.c
+	init/common/modload.c init/common/pidfile.c init/common/spawn.c init/common/apimounts.c init/common/netif.c init/common/shadow.c \
+	init/common/sha512.c
 STAGE2_OBJS   := $(patsubst init/%.c,$(BUILD)/obj/%.o,$(STAGE2_SRCS) $(STAGE2_COMMON))
 
 $(BUILD)/bin/liveinit: $(STAGE2_OBJS)
@@ -17,7 +18,7 @@ ALL += $(BUILD)/bin/liveinit
 # over busybox's init, poweroff, halt and reboot.
 ROOT_INSTALL += $(BUILD)/bin/liveinit:/sbin/liveinit
 ROOT_LINKS   += /sbin/init:liveinit /sbin/poweroff:liveinit /sbin/halt:liveinit /sbin/reboot:liveinit \
-	/sbin/shutdown:liveinit /sbin/mkfstab:liveinit
+	/sbin/shutdown:liveinit /sbin/mkfstab:liveinit /sbin/liveinit-svc:liveinit
 ROOT_DEPS    += $(BUILD)/bin/liveinit
 
 # Unit tests: cmocka, host gcc, against host objects of the code under test.
@@ -37,11 +38,13 @@ $(BUILD)/tests/test_shutdown: tests/unit/stage2/test_shutdown.c \
 		$(STAGE2_UT_COMMON))
 $(BUILD)/tests/test_stage2_misc: tests/unit/stage2/test_stage2_misc.c \
 	$(call STAGE2_HOBJ,init/stage2/console.c init/stage2/signals.c init/stage2/swap.c init/stage2/network.c \
-		init/stage2/shutdown.c init/stage2/flush.c init/stage2/exitrd.c init/stage2/fstab.c init/common/mountinfo.c \
-		init/common/log.c init/common/probe.c $(STAGE2_UT_COMMON))
+		init/stage2/shutdown.c init/stage2/flush.c init/stage2/exitrd.c init/stage2/fstab.c init/stage2/services.c init/common/mountinfo.c init/common/log.c \
+		init/common/probe.c $(STAGE2_UT_COMMON))
+$(BUILD)/tests/test_services: tests/unit/stage2/test_services.c \
+	$(call STAGE2_HOBJ,init/stage2/services.c init/stage2/dpkg.c init/common/log.c init/common/clock.c)
 
 STAGE2_TESTS := $(BUILD)/tests/test_mountinfo $(BUILD)/tests/test_fstab $(BUILD)/tests/test_shutdown \
-	$(BUILD)/tests/test_stage2_misc
+	$(BUILD)/tests/test_stage2_misc $(BUILD)/tests/test_services
 
 $(STAGE2_TESTS):
 	@mkdir -p $(dir $@)

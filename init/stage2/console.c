@@ -45,6 +45,44 @@ void console_pick(enum platform p, const char *console_param, const char *devroo
 	snprintf(out, n, "%s", want);
 }
 
+static bool is_vt(const char *name)
+{
+	if (strncmp(name, "tty", 3) != 0 || !name[3])
+		return false;
+	for (const char *c = name + 3; *c; c++)
+		if (*c < '0' || *c > '9')
+			return false;
+	return true;
+}
+
+size_t console_pick_all(enum platform p, const char *console_param, const char *devroot, char out[][64], size_t max)
+{
+	if (max == 0)
+		return 0;
+	console_pick(p, console_param, devroot, out[0], 64);
+	if (p != PLATFORM_PC || max < 2)
+		return 1;
+	char path[PATH_MAX], text[256];
+	snprintf(path, sizeof(path), "%s/sys/class/tty/console/active", devroot);
+	if (file_read_small(path, text, sizeof(text)) < 0)
+		return 1;
+	char vt[40] = "", serial[40] = "";
+	for (char *save, *w = strtok_r(text, " \n", &save); w; w = strtok_r(NULL, " \n", &save)) {
+		if (is_vt(w) && !vt[0])
+			snprintf(vt, sizeof(vt), "/dev/%s", strcmp(w, "tty0") == 0 ? "tty1" : w);
+		else if (strncmp(w, "ttyS", 4) == 0 && plain_device_name(w) && !serial[0])
+			snprintf(serial, sizeof(serial), "/dev/%s", w);
+	}
+	if (!vt[0] || !serial[0])
+		return 1;
+	/* The primary is one of the two (or /dev/console): add the other. */
+	const char *other = strcmp(out[0], serial) == 0 ? vt : serial;
+	if (strcmp(out[0], other) == 0 || !exists(devroot, other))
+		return 1;
+	snprintf(out[1], 64, "%s", other);
+	return 2;
+}
+
 long respawn_exited(struct respawn *r, long now_ms)
 {
 	r->pid = 0;

@@ -14,6 +14,14 @@
  * A console= name that is not a plain device name is ignored.  Writes the path into out. */
 void console_pick(enum platform p, const char *console_param, const char *devroot, char *out, size_t n);
 
+/* At most this many root shells: on a PC, the screen and the serial port. */
+#define CONSOLE_MAX 2
+
+/* The shells' terminals: console_pick()'s choice first; on a PC also, when the kernel's active consoles
+ * (DEVROOT/sys/class/tty/console/active, e.g. "tty0 ttyS0") hold both a virtual terminal and a serial port,
+ * the other of the two (tty0, the current VT, is /dev/tty1).  Writes paths into out; returns the count. */
+size_t console_pick_all(enum platform p, const char *console_param, const char *devroot, char out[][64], size_t max);
+
 /* Respawn rate limit: a shell that lived less than RESPAWN_FAST_MS is a fast exit; after
  * RESPAWN_FREE_TRIES fast exits in a row each respawn waits twice as long as the last, up to RESPAWN_MAX_MS. */
 #define RESPAWN_FAST_MS 3000

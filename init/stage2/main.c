@@ -8,15 +8,20 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/coldplug.h"
 #include "common/config.h"
+#include "common/fileio.h"
 #include "common/log.h"
+#include "common/shadow.h"
 #include "stage2/applets.h"
 #include "stage2/console.h"
 #include "stage2/exitrd.h"
+#include "stage2/dpkg.h"
 #include "stage2/fstab.h"
 #include "stage2/mounts.h"
 #include "stage2/network.h"
+#include "stage2/services.h"
 #include "stage2/shutdown.h"
 #include "stage2/signals.h"
 #include "stage2/swap.h"
@@ -86,15 +91,75 @@ static void start_swap(const struct live_config *cfg, const struct fstab_scan *s
 	}
 }
 
-static void start_console(enum platform p, const struct live_config *cfg, char *tty, size_t n)
+static void start_consoles(enum platform p, const struct live_config *cfg, struct pid1_state *st)
 {
-	console_pick(p, cfg->console, "", tty, n);
-	int r = console_securetty_add("", tty);
-	if (r < 0)
-		log_error("unable to add %s to /etc/securetty: %s", tty, strerror(-r));
+	st->nshells = console_pick_all(p, cfg->console, "", st->tty, CONSOLE_MAX);
+	for (size_t i = 0; i < st->nshells; i++) {
+		int r = console_securetty_add("", st->tty[i]);
+		if (r < 0)
+			log_error("unable to add %s to /etc/securetty: %s", st->tty[i], strerror(-r));
+	}
 	/* From now on Ctrl-Alt-Del is a SIGINT to us instead of an immediate reboot by the kernel. */
 	if (reboot(RB_DISABLE_CAD) < 0)
 		log_error("unable to take over Ctrl-Alt-Del (reboot(RB_DISABLE_CAD)): %s", strerror(errno));
+}
+
+/* passwd= (Finnix's parameter): root's password, hashed into /etc/shadow -- in the overlay's upper layer,
+ * the medium is never written.  Without it root keeps the locked password the image ships. */
+static void set_root_password(const struct live_config *cfg)
+{
+	if (!cfg->passwd[0])
+		return;
+	char err[256];
+	if (shadow_set_password("/etc/shadow", "root", cfg->passwd, err, sizeof(err)) < 0)
+		log_error("passwd=: %s; root's password is unchanged", err);
+	else
+		log_step("Set root's password from passwd= (note: /proc/cmdline shows it)");
+}
+
+/* The service directory (stage2/services.h), after the network hook; `sshd` (Finnix's parameter) starts the
+ * sshd service even though it ships with a `down` file. */
+static void start_services(const struct live_config *cfg, struct services *svc, const sigset_t *restore,
+			   struct pid1_state *st)
+{
+	int r = mkdir_p(SERVICES_LOGDIR, 0750);
+	if (r < 0)
+		log_error("unable to create %s: %s; service output goes to the console", SERVICES_LOGDIR, strerror(-r));
+	char err[256];
+	int n = services_load(svc, SERVICES_DIR, SERVICES_LOGDIR, err, sizeof(err));
+	if (err[0])
+		log_warn("%s", err);
+	svc->stop_timeout_ms = (cfg->shutdown_timeout > 0 ? cfg->shutdown_timeout : 5) * 1000L;
+	svc->restore = restore;
+	st->services = svc;
+	st->control_fd = services_control_open(SERVICES_SOCKET);
+	if (st->control_fd < 0)
+		log_error("unable to open the control socket %s: %s; liveinit-svc will not work", SERVICES_SOCKET,
+			  strerror(-st->control_fd));
+	struct service *ssh = services_find(svc, "sshd");
+	if (cfg->sshd && ssh)
+		ssh->want_up = true;
+	else if (cfg->sshd)
+		log_warn("sshd given, but this root has no sshd service (%s/sshd)", SERVICES_DIR);
+	if (n <= 0)
+		return;
+	services_tick(svc, monotonic_ms());
+	for (size_t i = 0; i < svc->count; i++)
+		if (svc->svc[i].pid)
+			log_step("Started service %s (log: %s/%s)", svc->svc[i].name, SERVICES_LOGDIR, svc->svc[i].name);
+	if (ssh && ssh->want_up && !cfg->passwd[0])
+		log_step("sshd: root has no password (no passwd= given): password logins stay off");
+}
+
+static void say_ready(void)
+{
+	/* Printed even when quiet: the one line that says the system is up (tests and people wait for it). */
+	int pkgs = dpkg_installed_count(DPKG_STATUS);
+	if (pkgs >= 0)
+		printf("[*] liveinit %s ready; %d packages available\n", LIVEINIT_VERSION, pkgs);
+	else
+		printf("[*] liveinit %s ready\n", LIVEINIT_VERSION);
+	fflush(stdout);
 }
 
 int init_main(int argc, char **argv)
@@ -134,16 +199,20 @@ int init_main(int argc, char **argv)
 	start_swap(&cfg, &scan);
 	fstab_scan_free(&scan);
 	net_start(&cfg, &restore); /* the DHCP hook; net_stop() in shutdown_run() is the other half */
+	set_root_password(&cfg);
 
-	char tty[64];
-	start_console(p, &cfg, tty, sizeof(tty));
-	/* Printed even when quiet: the one line that says the system is up (tests and people wait for it). */
-	printf("[*] liveinit %s ready\n", LIVEINIT_VERSION);
-	fflush(stdout);
+	static struct pid1_state pid1 = { .control_fd = -1 };
+	static struct services services;
+	start_services(&cfg, &services, &restore, &pid1);
+	start_consoles(p, &cfg, &pid1);
+	say_ready();
 
-	struct respawn shell = { 0 };
-	enum shutdown_kind kind = signal_loop(&handled, &restore, &shell, tty);
-	shutdown_run(kind, &cfg);  /* processes, FUSE and network filesystems, network, swap, sync */
+	enum shutdown_kind kind = signal_loop(&handled, &restore, &pid1);
+	services_stop_all(&services); /* before the global TERM: each service gets its own stop and line */
+	/* The socket would keep /run busy at the unmount step. */
+	if (pid1.control_fd >= 0 && (close(pid1.control_fd) < 0 || unlink(SERVICES_SOCKET) < 0))
+		log_error("unable to close the control socket %s: %s", SERVICES_SOCKET, strerror(errno));
+	shutdown_run(kind, &cfg);
 	exitrd_enter(kind, &cfg);  /* leave the root and unmount all of it from outside; returns if it cannot */
 	shutdown_unmount("");      /* in place then: the root and what it holds stay, read-only */
 	shutdown_reboot(kind);

@@ -1,10 +1,14 @@
 #include "stage2/signals.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -50,17 +54,22 @@ void signals_block(sigset_t *handled, sigset_t *saved)
 	sigprocmask(SIG_BLOCK, handled, saved);
 }
 
-static void reap(struct respawn *shell, const char *tty)
+static void reap(struct pid1_state *st)
 {
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (pid != shell->pid)
+		long now = monotonic_ms();
+		if (st->services && services_reaped(st->services, pid, status, now))
 			continue;
-		long delay = respawn_exited(shell, monotonic_ms());
-		if (delay > 0)
-			log_warn("the shell on %s keeps exiting (status %d); next start in %ld s", tty,
-				 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), delay / 1000);
+		for (size_t i = 0; i < st->nshells; i++) {
+			if (pid != st->shell[i].pid)
+				continue;
+			long delay = respawn_exited(&st->shell[i], now);
+			if (delay > 0)
+				log_warn("the shell on %s keeps exiting (status %d); next start in %ld s", st->tty[i],
+					 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), delay / 1000);
+		}
 	}
 }
 
@@ -77,29 +86,46 @@ static void start_shell(const sigset_t *restore, struct respawn *shell, const ch
 	shell->started_ms = now;
 }
 
-enum shutdown_kind signal_loop(const sigset_t *handled, const sigset_t *restore, struct respawn *shell,
-			       const char *tty)
+static long earlier(long timeout, long ms)
 {
+	if (ms < 0)
+		return timeout;
+	return timeout < 0 || ms < timeout ? ms : timeout;
+}
+
+enum shutdown_kind signal_loop(const sigset_t *handled, const sigset_t *restore, struct pid1_state *st)
+{
+	/* The signals stay blocked; the signalfd only wakes poll up, sigtimedwait takes them one by one. */
+	int sfd = signalfd(-1, handled, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		log_error("unable to make a signalfd: %s; checking for signals every 200 ms", strerror(errno));
 	for (;;) {
-		reap(shell, tty);
-		long now = monotonic_ms();
-		if (!shell->pid && now >= shell->next_ms)
-			start_shell(restore, shell, tty);
-		struct timespec ts, *timeout = NULL;
-		if (!shell->pid) {
-			long wait = shell->next_ms > now ? shell->next_ms - now : 1;
-			ts.tv_sec = wait / 1000;
-			ts.tv_nsec = (wait % 1000) * 1000000;
-			timeout = &ts;
+		reap(st);
+		long now = monotonic_ms(), timeout = sfd < 0 ? 200 : -1;
+		for (size_t i = 0; i < st->nshells; i++) {
+			struct respawn *sh = &st->shell[i];
+			if (!sh->pid && now >= sh->next_ms)
+				start_shell(restore, sh, st->tty[i]);
+			if (!sh->pid)
+				timeout = earlier(timeout, sh->next_ms > now ? sh->next_ms - now : 1);
 		}
+		if (st->services)
+			timeout = earlier(timeout, services_tick(st->services, now));
+		struct pollfd fds[2] = { { .fd = sfd, .events = POLLIN }, { .fd = st->control_fd, .events = POLLIN } };
+		int n = poll(fds, 2, timeout > INT_MAX ? INT_MAX : (int)timeout);
+		if (n > 0 && (fds[1].revents & POLLIN) && st->services)
+			services_control_handle(st->services, st->control_fd, monotonic_ms());
+		struct timespec zero = { 0, 0 };
 		siginfo_t info;
-		int sig = sigtimedwait(handled, &info, timeout);
-		if (sig < 0)
-			continue; /* EAGAIN: time to respawn; EINTR */
-		enum shutdown_kind kind = signal_action(sig);
-		if (kind != SHUTDOWN_NONE) {
-			log_debug("signal %d from pid %d: shutting down", sig, (int)info.si_pid);
-			return kind;
+		int sig;
+		while ((sig = sigtimedwait(handled, &info, &zero)) > 0) {
+			enum shutdown_kind kind = signal_action(sig);
+			if (kind != SHUTDOWN_NONE) {
+				log_debug("signal %d from pid %d: shutting down", sig, (int)info.si_pid);
+				if (sfd >= 0)
+					close(sfd);
+				return kind;
+			}
 		}
 	}
 }

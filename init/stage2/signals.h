@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include "stage2/console.h"
+#include "stage2/services.h"
 #include "stage2/shutdown.h"
 
 /* What a signal asks for; SHUTDOWN_NONE for the ones that only wake the loop up. */
@@ -20,8 +21,17 @@ int signal_for(enum shutdown_kind kind);
 /* Block every signal in the table; *saved gets the mask children must be given back. */
 void signals_block(sigset_t *handled, sigset_t *saved);
 
-/* Keep the shell on tty alive and reap zombies until a shutdown is asked for; returns which. */
-enum shutdown_kind signal_loop(const sigset_t *handled, const sigset_t *restore, struct respawn *shell,
-			       const char *tty);
+/* What PID 1 keeps alive between the ready line and the shutdown. */
+struct pid1_state {
+	struct respawn shell[CONSOLE_MAX]; /* a root shell on each of tty[] */
+	char tty[CONSOLE_MAX][64];
+	size_t nshells;
+	struct services *services;         /* NULL: none */
+	int control_fd;                    /* liveinit-svc's socket, -1: none */
+};
+
+/* Keep the shells and services alive, answer liveinit-svc, and reap zombies until a shutdown is asked for;
+ * returns which.  One poll loop: the handled signals arrive on a signalfd. */
+enum shutdown_kind signal_loop(const sigset_t *handled, const sigset_t *restore, struct pid1_state *st);
 
 #endif

@@ -45,6 +45,41 @@ static void test_console_pick(void **state)
 	free(root);
 }
 
+static void test_console_pick_all(void **state)
+{
+	(void)state;
+	char *root = tu_tmpdir();
+	char out[CONSOLE_MAX][64];
+	tu_mkdirs(tu_path("%s/dev", root));
+	tu_mkdirs(tu_path("%s/sys/class/tty/console", root));
+	tu_write(tu_path("%s/dev/tty0", root), "");
+	tu_write(tu_path("%s/dev/tty1", root), "");
+	tu_write(tu_path("%s/dev/ttyS0", root), "");
+	char *active = tu_path("%s/sys/class/tty/console/active", root);
+	/* PC, console=tty0 console=ttyS0: the serial port (last) and tty1. */
+	tu_write(active, "tty0 ttyS0\n");
+	assert_int_equal(console_pick_all(PLATFORM_PC, "ttyS0", root, out, CONSOLE_MAX), 2);
+	assert_string_equal(out[0], "/dev/ttyS0");
+	assert_string_equal(out[1], "/dev/tty1");
+	/* The screen last: the serial port is the second. */
+	assert_int_equal(console_pick_all(PLATFORM_PC, "tty1", root, out, CONSOLE_MAX), 2);
+	assert_string_equal(out[0], "/dev/tty1");
+	assert_string_equal(out[1], "/dev/ttyS0");
+	/* Only one kind of console: one shell. */
+	tu_write(active, "ttyS0\n");
+	assert_int_equal(console_pick_all(PLATFORM_PC, "ttyS0", root, out, CONSOLE_MAX), 1);
+	/* A serial console whose device node is missing is not added. */
+	tu_write(active, "tty0 ttyS1\n");
+	assert_int_equal(console_pick_all(PLATFORM_PC, "tty0", root, out, CONSOLE_MAX), 1);
+	/* UML and Xen: one shell, whatever the kernel's list says. */
+	tu_write(active, "tty0 ttyS0\n");
+	assert_int_equal(console_pick_all(PLATFORM_UML, "ttyS0", root, out, CONSOLE_MAX), 1);
+	assert_string_equal(out[0], "/dev/tty0");
+	assert_int_equal(console_pick_all(PLATFORM_XEN, "", root, out, CONSOLE_MAX), 1);
+	tu_rmtree(root);
+	free(root);
+}
+
 static void test_respawn_rate_limit(void **state)
 {
 	(void)state;
@@ -204,6 +239,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_console_pick),
+		cmocka_unit_test(test_console_pick_all),
 		cmocka_unit_test(test_respawn_rate_limit),
 		cmocka_unit_test(test_signal_table),
 		cmocka_unit_test(test_ether_interfaces),
