@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,102 +18,6 @@
 
 #define DEFAULT_PASSES 4
 #define MAX_DEPTH 48 /* /sys/devices is a tree well under this; bounds a fixture with a loop */
-
-/* ---- modules.alias ---- */
-
-static int slurp(const char *path, char **out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	size_t len = 0, cap = 1 << 16;
-	char *buf = malloc(cap);
-	for (;;) {
-		if (!buf) {
-			close(fd);
-			return -ENOMEM;
-		}
-		if (len + 1 == cap) {
-			char *bigger = realloc(buf, cap *= 2);
-			if (!bigger)
-				free(buf);
-			buf = bigger;
-			continue;
-		}
-		ssize_t n = read(fd, buf + len, cap - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int err = errno;
-			free(buf);
-			close(fd);
-			return -err;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	*out = buf;
-	return 0;
-}
-
-int alias_load(struct alias_table *t, const char *path)
-{
-	memset(t, 0, sizeof *t);
-	int rc = slurp(path, &t->text);
-	if (rc < 0)
-		return rc;
-	size_t lines = 1;
-	for (const char *p = t->text; *p; p++)
-		lines += *p == '\n';
-	t->entries = calloc(lines, sizeof *t->entries);
-	if (!t->entries) {
-		alias_free(t);
-		return -ENOMEM;
-	}
-	for (char *line = t->text, *next; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		/* "alias PATTERN MODULE"; comments and anything else are skipped. */
-		char *save = NULL, *kw = strtok_r(line, " \t", &save);
-		char *pattern = strtok_r(NULL, " \t", &save), *module = strtok_r(NULL, " \t", &save);
-		if (!kw || strcmp(kw, "alias") || !pattern || !module)
-			continue;
-		struct alias_entry *e = &t->entries[t->n++];
-		e->pattern = pattern;
-		e->module = module;
-		e->literal = (unsigned)strcspn(pattern, "*?[\\");
-	}
-	return 0;
-}
-
-void alias_free(struct alias_table *t)
-{
-	free(t->entries);
-	free(t->text);
-	memset(t, 0, sizeof *t);
-}
-
-int alias_match(const struct alias_table *t, const char *modalias, int (*fn)(void *ctx, const char *module),
-		void *ctx)
-{
-	size_t len = strlen(modalias);
-	for (size_t i = 0; i < t->n; i++) {
-		const struct alias_entry *e = &t->entries[i];
-		/* Most patterns differ from a given modalias within their literal prefix ("pci:v00008086d..."). */
-		if (e->literal > len || memcmp(e->pattern, modalias, e->literal) != 0)
-			continue;
-		if (fnmatch(e->pattern, modalias, 0) != 0)
-			continue;
-		int rc = fn(ctx, e->module);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
 
 /* ---- one coldplug run ---- */
 
@@ -159,7 +62,6 @@ struct run {
 	const struct coldplug_opts *o;
 	struct coldplug_result *res;
 	struct moddep md;
-	struct alias_table aliases;
 	char moddir[512];
 	struct names tried;     /* module names handled (loaded, failed, or already present) */
 	struct names inserted;  /* module files inserted, so a shared dependency goes in once */
@@ -259,7 +161,7 @@ static void device(struct run *r, const char *modalias)
 {
 	r->res->devices++;
 	r->device_matched = false;
-	alias_match(&r->aliases, modalias, load_module, r);
+	alias_match(&r->md.aliases, modalias, load_module, r);
 	r->res->matched += r->device_matched;
 }
 
@@ -347,11 +249,12 @@ int coldplug_scan(const struct coldplug_opts *o, struct coldplug_result *res, ch
 	int rc = moddep_load(&r.md, r.moddir, failed, size);
 	if (rc < 0)
 		return rc;
-	snprintf(failed, size, "%s/modules.alias", r.moddir);
-	rc = alias_load(&r.aliases, failed);
-	if (rc == 0)
-		rc = run_passes(&r, failed, size);
-	alias_free(&r.aliases);
+	if (!r.md.aliases.text) { /* moddep_load takes a missing modules.alias as "no aliases"; coldplug needs it */
+		snprintf(failed, size, "%s/modules.alias", r.moddir);
+		moddep_free(&r.md);
+		return -ENOENT;
+	}
+	rc = run_passes(&r, failed, size);
 	moddep_free(&r.md);
 	names_free(&r.tried);
 	names_free(&r.inserted);
