@@ -1,5 +1,5 @@
 # Stage 2 (PID 1 of the live root) and the multi-call binary build/bin/liveinit:
-# init, poweroff, halt, reboot, shutdown, mkfstab (see init/main.c).
+# init, poweroff, halt, reboot, shutdown, mkfstab, modprobe (see init/main.c).
 
 STAGE2_SRCS   := init/main.c $(wildcard init/stage2/*.c)
 STAGE2_COMMON := init/common/log.c init/common/cmdline.c init/common/config.c init/common/platform.c init/common/probe.c \
@@ -13,10 +13,10 @@ $(BUILD)/bin/liveinit: $(STAGE2_OBJS)
 ALL += $(BUILD)/bin/liveinit
 
 # In the live root (iso/build.mk assembles it): /sbin/liveinit, and the names it answers to; these links win
-# over busybox's init, poweroff, halt and reboot.
+# over busybox's init, poweroff, halt, reboot and modprobe (busybox's ignores modules.softdep).
 ROOT_INSTALL += $(BUILD)/bin/liveinit:/sbin/liveinit
 ROOT_LINKS   += /sbin/init:liveinit /sbin/poweroff:liveinit /sbin/halt:liveinit /sbin/reboot:liveinit \
-	/sbin/shutdown:liveinit /sbin/mkfstab:liveinit
+	/sbin/shutdown:liveinit /sbin/mkfstab:liveinit /sbin/modprobe:liveinit
 ROOT_DEPS    += $(BUILD)/bin/liveinit
 
 # Unit tests: cmocka, host gcc, against host objects of the code under test.
