@@ -25,13 +25,14 @@ STAGE2_TEST_LIBS := -lcmocka
 
 $(BUILD)/tests/test_mountinfo: tests/unit/stage2/test_mountinfo.c $(call STAGE2_HOBJ,init/common/mountinfo.c)
 $(BUILD)/tests/test_fstab: tests/unit/stage2/test_fstab.c \
-	$(call STAGE2_HOBJ,init/stage2/fstab.c init/common/mountinfo.c init/common/probe.c)
+	$(call STAGE2_HOBJ,init/stage2/fstab.c init/common/mountinfo.c init/common/probe.c init/common/moddep.c)
 $(BUILD)/tests/test_shutdown: tests/unit/stage2/test_shutdown.c \
 	$(call STAGE2_HOBJ,init/stage2/shutdown.c init/stage2/swap.c init/stage2/network.c init/stage2/fstab.c \
-		init/common/mountinfo.c init/common/log.c init/common/probe.c)
+		init/common/mountinfo.c init/common/log.c init/common/probe.c init/common/moddep.c)
 $(BUILD)/tests/test_stage2_misc: tests/unit/stage2/test_stage2_misc.c \
 	$(call STAGE2_HOBJ,init/stage2/console.c init/stage2/signals.c init/stage2/swap.c init/stage2/network.c \
-		init/stage2/shutdown.c init/stage2/fstab.c init/common/mountinfo.c init/common/log.c init/common/probe.c)
+		init/stage2/shutdown.c init/stage2/fstab.c init/common/mountinfo.c init/common/log.c init/common/probe.c \
+		init/common/moddep.c)
 
 STAGE2_TESTS := $(BUILD)/tests/test_mountinfo $(BUILD)/tests/test_fstab $(BUILD)/tests/test_shutdown \
 	$(BUILD)/tests/test_stage2_misc
