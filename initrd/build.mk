@@ -18,7 +18,8 @@ BENCH += tests/bench_stage1.py
 
 # PC boots (ISO in qemu or on metal): Debian's amd64 kernel, unpacked once under build/pc/<package>_<version>/
 # (initrd/fetch-pc-kernel runs depmod: the package ships no modules.dep), and an initrd built for it by the
-# same mkinitrd.  Stage 1 loads all of PC_INITRD_MODULES at start ('?' = optional), then scans for the medium.
+# same mkinitrd.  Stage 1 loads all of PC_INITRD_MODULES at start ('?' = optional), then scans for the medium;
+# '+' ones only when it mounts such a root (ext4: a root= disk or a COW image; its crc32c comes along).
 PC_KPKG    ?= linux-image-6.1.0-50-amd64-unsigned
 PC_KVER    ?= $(patsubst linux-image-%,%,$(PC_KPKG:%-unsigned=%))
 PC_DIR     := $(BUILD)/pc
@@ -26,7 +27,7 @@ PC_KSTAMP  := $(PC_DIR)/$(PC_KPKG).stamp
 PC_KMODDIR := $(PC_DIR)/modules
 PC_INITRD_MODULES ?= loop squashfs isofs overlay cdrom sr_mod sd_mod \
 	ata_piix ata_generic ahci virtio_pci virtio_blk virtio_scsi ?xen-blkfront ?xen-netfront \
-	?usb-storage ?uas ?xhci_pci ?ehci_pci ?uhci_hcd ?ohci_pci
+	?usb-storage ?uas ?xhci_pci ?ehci_pci ?uhci_hcd ?ohci_pci +ext4
 
 $(PC_KSTAMP): initrd/fetch-pc-kernel
 	initrd/fetch-pc-kernel $(PC_KPKG) $(PC_KVER) $(PC_DIR)
