@@ -8,6 +8,7 @@ file back.  One disk image holds any subset, so each platform costs one boot.
     problems = disk.host_check(workdir)          # [] when every read-write filesystem is clean and has the file
 """
 import os
+import re
 import subprocess
 
 MiB = 1 << 20
@@ -136,39 +137,41 @@ def host_read(fs, part, workdir):
 
 
 def guest_matrix(shell, disk, no_driver=()):
-    """Run the matrix in the guest.  shell(cmd) -> output.  Returns {fs: "ok" or what went wrong}.  Filesystems
-    in no_driver must be listed in fstab as a comment naming the missing driver instead."""
+    """Run the matrix in the guest, one shell command per filesystem.  shell(cmd) -> output.  Returns {fs: "ok"
+    or what went wrong}.  Filesystems in no_driver must instead be an fstab comment naming the missing driver."""
     results = {}
     disk.written = []
     for fs in disk.filesystems:
-        dev = shell("grep -l '^PARTNAME=lm-%s$' /sys/class/block/*/uevent | cut -d/ -f5" % fs).strip()
-        if not dev or "\n" in dev:
-            results[fs] = "partition lm-%s not found (%r)" % (fs, dev)
-            continue
-        line = shell("grep -E '^(# )?/dev/%s[[:space:]]' /etc/fstab" % dev).strip()
-        if fs in no_driver:
-            want = "# /dev/%s (%s): this kernel has no %s driver" % (dev, fs, fs)
-            results[fs] = "ok" if line.startswith(want) else "fstab: %r, expected a comment %r" % (line, want)
-            continue
-        if not line or line.startswith("#"):
-            results[fs] = "fstab: %r" % line
-            continue
-        if fs == "swap":
-            out = shell("grep '^/dev/%s ' /proc/swaps" % dev)
-            results[fs] = "ok" if out.strip() else "not in /proc/swaps (fstab: %r)" % line
-            continue
         rw = SIZES[fs][1]
-        want = (disk.token if rw else "ro-" + disk.token)
-        if rw:
-            cmd = ("mount /mnt/{d} 2>&1 && echo {t} > /mnt/{d}/{f} && sync && cat /mnt/{d}/{f} && umount /mnt/{d} "
-                   "2>&1 && echo MATRIX-''DONE").format(d=dev, t=want, f=FILE)
+        want = disk.token if rw else "ro-" + disk.token
+        find = ("d=$(grep -l '^PARTNAME=lm-%s$' /sys/class/block/*/uevent | cut -d/ -f5); echo dev=$d; "
+                "grep -E \"^(# )?/dev/$d[[:space:]]\" /etc/fstab; " % fs)
+        if fs in no_driver:
+            action = "true"
+        elif fs == "swap":
+            action = "grep \"^/dev/$d \" /proc/swaps && echo MATRIX-''DONE"
+        elif rw:
+            action = ("mount /mnt/$d 2>&1 && echo {t} > /mnt/$d/{f} && sync && cat /mnt/$d/{f} && "
+                      "umount /mnt/$d 2>&1 && echo MATRIX-''DONE").format(t=want, f=FILE)
         else:
-            cmd = ("mount /mnt/{d} 2>&1 && cat /mnt/{d}/{f} && umount /mnt/{d} 2>&1 && echo MATRIX-''DONE"
-                   ).format(d=dev, f=FILE)
-        out = shell(cmd)
-        if want in out and "MATRIX-DONE" in out:
+            action = "mount /mnt/$d 2>&1 && cat /mnt/$d/{f} && umount /mnt/$d 2>&1 && echo MATRIX-''DONE".format(
+                f=FILE)
+        out = shell(find + action)
+        # Kernel and daemon messages may share the console: pick the lines out by their shape.
+        m = re.search(r"^dev=(\S*)$", out, re.M)
+        dev = m.group(1) if m else ""
+        m = re.search(r"^(# )?/dev/%s[\t (].*$" % re.escape(dev), out, re.M) if dev else None
+        line = m.group(0) if m else ""
+        if not dev:
+            results[fs] = "partition lm-%s not found: %r" % (fs, out)
+        elif fs in no_driver:
+            comment = "# /dev/%s (%s): this kernel has no %s driver" % (dev, fs, fs)
+            results[fs] = "ok" if line.startswith(comment) else "fstab: %r, expected %r" % (line, comment)
+        elif not line.startswith("/dev/%s\t" % dev):
+            results[fs] = "fstab: %r" % line
+        elif "MATRIX-DONE" in out and (fs == "swap" or want in out):
             results[fs] = "ok"
-            if rw:
+            if rw and fs != "swap":
                 disk.written.append(fs)
         else:
             results[fs] = "failed (fstab: %s): %s" % (line, out.strip()[-400:])
