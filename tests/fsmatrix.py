@@ -131,7 +131,7 @@ def host_read(fs, part, workdir):
             subprocess.run(["umount", mnt], check=True)
     if fs == "exfat":
         data = open(part, "rb").read()
-        name = FILE.encode("utf-16-le")
+        name = FILE[:15].encode("utf-16-le")  # a File Name entry holds 15 UTF-16 characters
         return data.decode("latin-1") if name in data else None
     return None
 

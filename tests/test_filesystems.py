@@ -83,7 +83,8 @@ PC_GROUPS = {"virtio": ["ext2", "ext3", "ext4", "xfs"], "ahci": ["btrfs", "vfat"
 
 
 def pc_devices(paths):
-    return ["-drive", "file=%s,format=raw,if=virtio" % paths["virtio"],
+    # -boot d: the BIOS would try the first hard disk (GPT, no boot code) before the CD otherwise.
+    return ["-boot", "d", "-drive", "file=%s,format=raw,if=virtio" % paths["virtio"],
             "-device", "ahci,id=ahci0", "-drive", "file=%s,format=raw,if=none,id=sata0" % paths["ahci"],
             "-device", "ide-hd,drive=sata0,bus=ahci0.0",
             "-device", "qemu-xhci,id=xhci0", "-drive", "file=%s,format=raw,if=none,id=usb0" % paths["usb"],
