@@ -313,15 +313,16 @@ static bool in_chain(const struct chain *c, const char *name)
 static enum moddep_status resolve_name(const struct moddep *md, const char *name, struct modlist *list,
 				       struct chain *c);
 
-/* The softdeps of module name of one kind ("pre:" or "post:"; words before either count as "pre:").
- * Each resolves like a name; one that resolves to nothing is skipped. */
+/* The softdeps of module name of one kind ("pre:" or "post:").  Each resolves like a name; one that resolves
+ * to nothing is skipped.  Words before either keyword are ignored, as kmod does (6.1's cifs declares
+ * "softdep cifs gcm": meant as pre:, but kmod never loaded them, and no one relies on it). */
 static enum moddep_status resolve_softdeps(const struct moddep *md, const char *name, bool post,
 					   struct modlist *list, struct chain *c)
 {
 	for (size_t i = 0; i < md->nsoftdeps; i++) {
 		if (strcmp(md->softdeps[i].name, name))
 			continue;
-		bool in_post = false;
+		enum { NONE, PRE, POST } mode = NONE;
 		for (const char *p = md->softdeps[i].rest + strspn(md->softdeps[i].rest, " \t"); *p;
 		     p += strspn(p, " \t")) {
 			size_t len = strcspn(p, " \t");
@@ -329,10 +330,10 @@ static enum moddep_status resolve_softdeps(const struct moddep *md, const char *
 			snprintf(word, sizeof word, "%.*s", (int)len, p);
 			p += len;
 			if (!strcmp(word, "pre:") || !strcmp(word, "post:")) {
-				in_post = word[1] == 'o';
+				mode = word[1] == 'o' ? POST : PRE;
 				continue;
 			}
-			if (in_post != post || in_chain(c, word))
+			if (mode != (post ? POST : PRE) || in_chain(c, word))
 				continue;
 			enum moddep_status rc = resolve_name(md, word, list, c);
 			if (rc == MODDEP_NOMEM)
@@ -405,10 +406,12 @@ static enum moddep_status resolve_name(const struct moddep *md, const char *name
 	const struct moddep_entry *e = find_entry(md, norm);
 	if (e)
 		return resolve_module(md, e, list, c);
-	if (is_builtin(md, norm))
-		return MODDEP_BUILTIN;
+	/* Aliases before built-ins, as kmod looks them up: "crc32" (f2fs's softdep) is lib/crc32, built in, but
+	 * also the alias of the crypto API's crc32_generic module, which is what f2fs asks for. */
 	struct alias_walk w = {md, list, c, MODDEP_MISSING};
 	alias_match(&md->aliases, name, alias_module, &w);
+	if (w.rc == MODDEP_MISSING && is_builtin(md, norm))
+		return MODDEP_BUILTIN;
 	return w.rc;
 }
 

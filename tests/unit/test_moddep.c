@@ -431,6 +431,7 @@ static void test_softdeps_and_aliases(void **state)
 		   "softdep jbd2 pre: crypto-crc32c\n"
 		   "softdep ext4 pre: no-such-thing sha256\n"
 		   "softdep ipmi_msghandler post: ipmi_devintf\n"
+		   "softdep jbd2 a\n" /* no pre:/post: keyword: ignored, as kmod does */
 		   "softdep a pre: b\nsoftdep b pre: a\n");
 	write_text(fd.dir, "modules.alias",
 		   "alias crypto-crc32c crc32c_generic\n"
@@ -441,7 +442,7 @@ static void test_softdeps_and_aliases(void **state)
 		   "alias sha256 sha256_generic\n");
 	struct moddep md;
 	load_fake(&fd, &md);
-	assert_int_equal(md.nsoftdeps, 6);
+	assert_int_equal(md.nsoftdeps, 7);
 	assert_int_equal(md.aliases.n, 6);
 
 	struct modlist l = {0};
