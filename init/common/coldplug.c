@@ -9,12 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "common/moddep.h"
+#include "common/modload.h"
 
 #define DEFAULT_PASSES 4
 #define MAX_DEPTH 48 /* /sys/devices is a tree well under this; bounds a fixture with a loop */
@@ -85,13 +86,7 @@ static void warnf(struct run *r, const char *fmt, ...)
 static int finit_loader(void *ctx, const char *path)
 {
 	(void)ctx;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	long rc = syscall(SYS_finit_module, fd, "", 0);
-	int err = rc < 0 ? errno : 0;
-	close(fd);
-	return -err;
+	return modload_file(path, 0);
 }
 
 /* The kernel lists every loaded module (and built-ins with parameters) in /sys/module. */
@@ -111,18 +106,18 @@ static bool insert(struct run *r, const char *rel)
 	snprintf(path, sizeof path, "%s/%s", r->moddir, rel);
 	coldplug_load_fn *load = r->o->load ? r->o->load : finit_loader;
 	int rc = load(r->o->ctx, path);
-	if (rc == -ENODEV || rc == -ENXIO) {
-		/* The module's init found none of its hardware (xen-blkfront outside Xen): not an error. */
+	enum modload_outcome out = modload_outcome(rc);
+	if (out == MODLOAD_NO_DEVICE) {
 		r->res->declined++;
 		return false;
 	}
-	if (rc < 0 && rc != -EEXIST) {
+	if (out == MODLOAD_FAILED) {
 		r->res->failed++;
 		warnf(r, "unable to load module %s: %s", path, strerror(-rc));
 		return false;
 	}
 	names_add(&r->inserted, rel);
-	if (rc == 0) {
+	if (out == MODLOAD_LOADED) {
 		r->res->loaded++;
 		r->loaded_now++;
 	}

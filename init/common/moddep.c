@@ -10,41 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Read a whole file into a NUL-terminated heap buffer. */
-static int read_file(const char *path, char **out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		int err = errno;
-		close(fd);
-		return -err;
-	}
-	char *buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	size_t len = 0;
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int err = n < 0 ? errno : EIO;
-			free(buf);
-			close(fd);
-			return -err;
-		}
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	*out = buf;
-	return 0;
-}
+#include "common/fileio.h"
 
 /* The name of the path in[0..len), which need not be NUL-terminated there. */
 static void normalise_span(const char *in, size_t len, char *out, size_t size)
@@ -149,7 +115,7 @@ static int parse_softdep(struct moddep *md)
 int alias_load(struct alias_table *t, const char *path)
 {
 	memset(t, 0, sizeof *t);
-	int rc = read_file(path, &t->text);
+	int rc = file_read(path, &t->text, NULL);
 	if (rc < 0)
 		return rc;
 	t->entries = calloc(count_lines(t->text), sizeof *t->entries);
@@ -203,7 +169,7 @@ int alias_match(const struct alias_table *t, const char *name, int (*fn)(void *c
 static int load_optional(const char *dir, const char *file, char **text, char *path, size_t size)
 {
 	snprintf(path, size, "%s/%s", dir, file);
-	int rc = read_file(path, text);
+	int rc = file_read(path, text, NULL);
 	return rc == -ENOENT ? 0 : rc;
 }
 
@@ -211,7 +177,7 @@ int moddep_load(struct moddep *md, const char *dir, char *path, size_t size)
 {
 	memset(md, 0, sizeof *md);
 	snprintf(path, size, "%s/modules.dep", dir);
-	int rc = read_file(path, &md->dep_text);
+	int rc = file_read(path, &md->dep_text, NULL);
 	if (rc == 0)
 		rc = parse_dep(md);
 	/* modules.builtin: absent for a kernel with nothing built in as a module candidate. */

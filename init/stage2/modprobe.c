@@ -9,15 +9,14 @@
  *   -a  every argument is a NAME                       -d ROOT, -S RELEASE: ROOT/lib/modules/RELEASE
  * Exit: 0 ok (also: built in, already loaded), 1 NAME resolves to nothing or a module failed to load, 2 usage. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "common/moddep.h"
+#include "common/modload.h"
 #include "stage2/applets.h"
 
 struct probe_opts {
@@ -39,18 +38,6 @@ static bool loaded(const char *path)
 	moddep_normalise(path, name, sizeof name);
 	snprintf(state, sizeof state, "/sys/module/%s/initstate", name);
 	return access(state, F_OK) == 0;
-}
-
-/* finit_module(2) one file.  Returns 0, or -errno (-EEXIST: loaded meanwhile, counted as done). */
-static int insert(const char *path, const char *params)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	long rc = syscall(SYS_finit_module, fd, params, 0);
-	int err = rc < 0 ? errno : 0;
-	close(fd);
-	return err == EEXIST ? 0 : -err;
 }
 
 /* The module file that is NAME itself gets the parameters; the others (dependencies, softdeps) none. */
@@ -91,13 +78,13 @@ static int probe_one(const struct moddep *md, const struct probe_opts *o, const 
 		}
 		if (o->dry_run)
 			continue;
-		int rc = insert(path, p);
-		/* ENODEV/ENXIO: the module found nothing to drive here (crc32c-intel on a CPU without SSE4.2,
-		 * a driver without its hardware); the other providers of an alias still serve. */
-		if (rc == -ENODEV || rc == -ENXIO) {
-			if (o->verbose)
-				printf("modprobe: %s: %s (skipped)\n", path, strerror(-rc));
-		} else if (rc < 0) {
+		int rc = modload_file_params(path, p);
+		/* No device: the module found nothing to drive here (crc32c-intel on a CPU without SSE 4.2, a
+		 * driver without its hardware); the other providers of an alias still serve. */
+		enum modload_outcome out = modload_outcome(rc);
+		if (out == MODLOAD_NO_DEVICE && o->verbose) {
+			printf("modprobe: %s: %s (skipped)\n", path, strerror(-rc));
+		} else if (out == MODLOAD_FAILED) {
 			fprintf(stderr, "modprobe: unable to load module %s: %s\n", path, strerror(-rc));
 			status = 1;
 		}
