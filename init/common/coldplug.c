@@ -154,6 +154,12 @@ static int load_module(void *ctx, const char *module)
 
 static void device(struct run *r, const char *modalias)
 {
+	/* The CPU's modalias ("cpu:type:x86,...:feature:...") matches the accelerated crypto (crc32c-intel,
+	 * aesni-intel, sha256-ssse3 ...) the root carries for filesystems; those load with their generic versions
+	 * when a filesystem asks for the algorithm (modprobe crypto-crc32c), not at boot (8 modules, ~5 s on Xen
+	 * under TCG). */
+	if (strncmp(modalias, "cpu:", 4) == 0)
+		return;
 	r->res->devices++;
 	r->device_matched = false;
 	alias_match(&r->md.aliases, modalias, load_module, r);
