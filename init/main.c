@@ -19,6 +19,7 @@ static const struct {
 	{ "mkfstab", mkfstab_main },
 	{ "exitrd", exitrd_main },
 	{ "liveinit-svc", svc_main },
+	{ "modprobe", modprobe_main },
 };
 
 static int usage(void)

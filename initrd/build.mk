@@ -24,7 +24,8 @@ BENCH += tests/bench_stage1.py
 # PC boots (ISO in qemu or on metal): Debian's amd64 kernel, the signed flavour (for UEFI Secure Boot: shim and
 # Debian's signed GRUB start it; its modules are the same as the -unsigned package's, signed by the kernel's
 # build key), unpacked once under build/pc/<package>_<version>/ (initrd/fetch-pc-kernel runs depmod: the package
-# ships no modules.dep), and an initrd built for it by the same mkinitrd.  Stage 1 loads all of PC_INITRD_MODULES at start ('?' = optional), then scans for the medium.
+# ships no modules.dep), and an initrd built for it by the same mkinitrd.  Stage 1 loads all of PC_INITRD_MODULES at start ('?' = optional), then scans for the medium;
+# '+' ones only when it mounts such a root (ext4: a root= disk or a COW image; its crc32c comes along).
 PC_KPKG    ?= linux-image-6.1.0-50-amd64
 PC_KVER    ?= $(patsubst linux-image-%,%,$(PC_KPKG:%-unsigned=%))
 PC_DIR     := $(BUILD)/pc

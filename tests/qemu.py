@@ -78,7 +78,7 @@ class Qemu(uml.UML):
             args += ["-kernel", kernel, "-initrd", initrd, "-append", append or "console=ttyS0"]
         if nic:
             args += ["-netdev", "user,id=n0", "-device", "%s,netdev=n0" % nic]
-        args += list(extra)
+        args += list(extra)  # more devices: disks on other controllers
         self.qemu_args = args
         self.timeout = timeout
         self.child = None

@@ -23,13 +23,15 @@ ISOLINUX_BIN = Path("/usr/lib/ISOLINUX/isolinux.bin")
 # is unknown, a longer cut is still recognised with the same label and UUID.
 ISO_NEED = 16 * 2048 + 2048  # xorriso writes the primary descriptor first, at sector 16
 NEED = {"ext2": 1024 + 136, "ext3": 1024 + 136, "ext4": 1024 + 136, "xfs": 128, "squashfs": 96,
-        "iso9660": ISO_NEED, "btrfs": 65536 + 0x12B + 256, "vfat": 512}
+        "iso9660": ISO_NEED, "btrfs": 65536 + 0x12B + 256, "vfat": 512,
+        "exfat": 512, "ntfs": 512}
 CUTS = [0, 1, 95, 96, 127, 128, 511, 512, 1024, 1081, 1159, 1160, 2048, 4095, 4096, 8192, 32768,
         34815, 34816, 65536, 65600, 65834, 65835, 65536 + 1, 100000]
 
 # Each format's magic: (offset, length); for swap the offset depends on the page size.
 MAGIC = {"ext2": (1080, 2), "ext3": (1080, 2), "ext4": (1080, 2), "xfs": (0, 4), "squashfs": (0, 4),
-         "iso9660": (32769, 5), "btrfs": (65536 + 0x40, 8), "vfat": (510, 2)}
+         "iso9660": (32769, 5), "btrfs": (65536 + 0x40, 8), "vfat": (510, 2),
+         "exfat": (3, 8), "ntfs": (3, 8)}
 
 
 def run(*cmd, **kw):
@@ -105,6 +107,9 @@ IMAGES = {
     "vfat32": vfat("EFI", "deadbeef", 64, "-F", "32", "-s", "1"),
     "vfat-nolabel": vfat("", "00c0ffee", 8),
     "squashfs": ("squashfs", "", "", squashfs),
+    # labels of these two live outside the boot sector (not read): made without one; blkid's UUID is the oracle
+    "exfat": ("exfat", "", None, lambda p: (sparse(p, 16 << 20), run("mkfs.exfat", p))),
+    "ntfs": ("ntfs", "", None, lambda p: (sparse(p, 16 << 20), run("mkntfs", "-q", "-F", "-f", p))),
     "iso": iso("LIVEINIT"),
     "iso-joliet-rr": iso("Live Disk 2", "-J", "-R"),
     "iso-hybrid": iso("LIVE HYBRID", *HYBRID, isolinux=True),
@@ -171,8 +176,10 @@ def test_matches_blkid(tools, images, name):
     assert got[1] == want_label
     if want_uuid is not None:
         assert got[2] == want_uuid
-    else:
+    elif want_type == "iso9660":
         assert len(got[2]) == 22  # an ISO's UUID is its modification date, YYYY-MM-DD-HH-MM-SS-cc
+    else:
+        assert len(got[2]) in (9, 16)  # exFAT XXXX-XXXX, NTFS 16 hex digits
 
 
 def test_hybrid_iso_really_has_an_mbr(images):

@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "common/moddep.h"
+
 struct coldplug_result {
 	unsigned passes;    /* walks of /sys/devices */
 	unsigned devices;   /* devices with a modalias seen (last pass) */
@@ -45,23 +47,5 @@ int coldplug_run(const char *sysroot, const char *moddir, coldplug_warn_fn *warn
 
 /* The same with every knob; on -errno, failed (size bytes) names the file that could not be read. */
 int coldplug_scan(const struct coldplug_opts *opts, struct coldplug_result *result, char *failed, size_t size);
-
-/* Pattern table from modules.alias ("alias PATTERN MODULE" lines), for the scanner and its tests. */
-struct alias_entry {
-	const char *pattern;
-	const char *module;
-	unsigned literal;  /* length of the pattern's prefix before its first wildcard: a cheap pre-filter */
-};
-struct alias_table {
-	char *text;
-	struct alias_entry *entries;
-	size_t n;
-};
-int alias_load(struct alias_table *t, const char *path);
-void alias_free(struct alias_table *t);
-/* Call fn for each module whose pattern matches modalias (in file order; a module may repeat).
- * Stops and returns fn's value when it is non-zero. */
-int alias_match(const struct alias_table *t, const char *modalias, int (*fn)(void *ctx, const char *module),
-		void *ctx);
 
 #endif

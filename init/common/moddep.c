@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,96 @@ static int parse_builtin(struct moddep *md)
 	return 0;
 }
 
+/* "softdep NAME pre: a b post: c" lines; anything else is skipped. */
+static int parse_softdep(struct moddep *md)
+{
+	md->softdeps = calloc(count_lines(md->softdep_text), sizeof *md->softdeps);
+	if (!md->softdeps)
+		return -ENOMEM;
+	for (char *line = md->softdep_text, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		line += strspn(line, " \t");
+		if (strncmp(line, "softdep", 7) || (line[7] != ' ' && line[7] != '\t'))
+			continue;
+		char *name = line + 7 + strspn(line + 7, " \t");
+		size_t len = strcspn(name, " \t");
+		if (!len || !name[len])
+			continue;
+		name[len] = '\0';
+		struct moddep_softdep *sd = &md->softdeps[md->nsoftdeps];
+		char norm[128];
+		moddep_normalise(name, norm, sizeof norm);
+		if (!(sd->name = strdup(norm)))
+			return -ENOMEM;
+		sd->rest = name + len + 1;
+		md->nsoftdeps++;
+	}
+	return 0;
+}
+
+int alias_load(struct alias_table *t, const char *path)
+{
+	memset(t, 0, sizeof *t);
+	int rc = file_read(path, &t->text, NULL);
+	if (rc < 0)
+		return rc;
+	t->entries = calloc(count_lines(t->text), sizeof *t->entries);
+	if (!t->entries) {
+		alias_free(t);
+		return -ENOMEM;
+	}
+	for (char *line = t->text, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		/* "alias PATTERN MODULE"; comments and anything else are skipped. */
+		char *save = NULL, *kw = strtok_r(line, " \t", &save);
+		char *pattern = strtok_r(NULL, " \t", &save), *module = strtok_r(NULL, " \t", &save);
+		if (!kw || strcmp(kw, "alias") || !pattern || !module)
+			continue;
+		struct alias_entry *e = &t->entries[t->n++];
+		e->pattern = pattern;
+		e->module = module;
+		e->literal = (unsigned)strcspn(pattern, "*?[\\");
+	}
+	return 0;
+}
+
+void alias_free(struct alias_table *t)
+{
+	free(t->entries);
+	free(t->text);
+	memset(t, 0, sizeof *t);
+}
+
+int alias_match(const struct alias_table *t, const char *name, int (*fn)(void *ctx, const char *module),
+		void *ctx)
+{
+	size_t len = strlen(name);
+	for (size_t i = 0; i < t->n; i++) {
+		const struct alias_entry *e = &t->entries[i];
+		/* Most patterns differ from a given name within their literal prefix ("pci:v00008086d..."). */
+		if (e->literal > len || memcmp(e->pattern, name, e->literal) != 0)
+			continue;
+		if (fnmatch(e->pattern, name, 0) != 0)
+			continue;
+		int rc = fn(ctx, e->module);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* An optional file: a missing one is no error. */
+static int load_optional(const char *dir, const char *file, char **text, char *path, size_t size)
+{
+	snprintf(path, size, "%s/%s", dir, file);
+	int rc = file_read(path, text, NULL);
+	return rc == -ENOENT ? 0 : rc;
+}
+
 int moddep_load(struct moddep *md, const char *dir, char *path, size_t size)
 {
 	memset(md, 0, sizeof *md);
@@ -89,16 +180,21 @@ int moddep_load(struct moddep *md, const char *dir, char *path, size_t size)
 	int rc = file_read(path, &md->dep_text, NULL);
 	if (rc == 0)
 		rc = parse_dep(md);
-	if (rc < 0) {
-		moddep_free(md);
-		return rc;
-	}
-	snprintf(path, size, "%s/modules.builtin", dir);
-	rc = file_read(path, &md->builtin_text, NULL);
-	if (rc == -ENOENT) /* a kernel with nothing built in as a module candidate */
-		return 0;
+	/* modules.builtin: absent for a kernel with nothing built in as a module candidate. */
 	if (rc == 0)
+		rc = load_optional(dir, "modules.builtin", &md->builtin_text, path, size);
+	if (rc == 0 && md->builtin_text)
 		rc = parse_builtin(md);
+	if (rc == 0)
+		rc = load_optional(dir, "modules.softdep", &md->softdep_text, path, size);
+	if (rc == 0 && md->softdep_text)
+		rc = parse_softdep(md);
+	if (rc == 0) {
+		snprintf(path, size, "%s/modules.alias", dir);
+		rc = alias_load(&md->aliases, path);
+		if (rc == -ENOENT)
+			rc = 0;
+	}
 	if (rc < 0)
 		moddep_free(md);
 	return rc;
@@ -110,10 +206,15 @@ void moddep_free(struct moddep *md)
 		free(md->entries[i].name);
 	for (size_t i = 0; i < md->nbuiltin; i++)
 		free(md->builtin[i]);
+	for (size_t i = 0; i < md->nsoftdeps; i++)
+		free(md->softdeps[i].name);
 	free(md->entries);
 	free(md->builtin);
+	free(md->softdeps);
 	free(md->dep_text);
 	free(md->builtin_text);
+	free(md->softdep_text);
+	alias_free(&md->aliases);
 	memset(md, 0, sizeof *md);
 }
 
@@ -161,32 +262,127 @@ static int list_add(struct modlist *list, const char *path)
 	return MODDEP_OK;
 }
 
-/* Depth-first: each dependency's own dependencies come before it.  depth bounds a cycle in a broken file. */
-static enum moddep_status resolve(const struct moddep *md, const char *name, struct modlist *list, int depth)
+/* The chain being resolved, so a cycle (a softdep naming a module that needs the first) ends. */
+struct chain {
+	const char *names[64];
+	int depth;
+};
+
+static bool in_chain(const struct chain *c, const char *name)
 {
-	if (depth > 64)
-		return MODDEP_LOOP;
-	const struct moddep_entry *e = find_entry(md, name);
-	if (!e)
-		return is_builtin(md, name) ? MODDEP_BUILTIN : MODDEP_MISSING;
+	for (int i = 0; i < c->depth; i++)
+		if (!strcmp(c->names[i], name))
+			return true;
+	return false;
+}
+
+static enum moddep_status resolve_name(const struct moddep *md, const char *name, struct modlist *list,
+				       struct chain *c);
+
+/* The softdeps of module name of one kind ("pre:" or "post:").  Each resolves like a name; one that resolves
+ * to nothing is skipped.  Words before either keyword are ignored, as kmod does (6.1's cifs declares
+ * "softdep cifs gcm": meant as pre:, but kmod never loaded them, and no one relies on it). */
+static enum moddep_status resolve_softdeps(const struct moddep *md, const char *name, bool post,
+					   struct modlist *list, struct chain *c)
+{
+	for (size_t i = 0; i < md->nsoftdeps; i++) {
+		if (strcmp(md->softdeps[i].name, name))
+			continue;
+		enum { NONE, PRE, POST } mode = NONE;
+		for (const char *p = md->softdeps[i].rest + strspn(md->softdeps[i].rest, " \t"); *p;
+		     p += strspn(p, " \t")) {
+			size_t len = strcspn(p, " \t");
+			char word[128];
+			snprintf(word, sizeof word, "%.*s", (int)len, p);
+			p += len;
+			if (!strcmp(word, "pre:") || !strcmp(word, "post:")) {
+				mode = word[1] == 'o' ? POST : PRE;
+				continue;
+			}
+			if (mode != (post ? POST : PRE) || in_chain(c, word))
+				continue;
+			enum moddep_status rc = resolve_name(md, word, list, c);
+			if (rc == MODDEP_NOMEM)
+				return rc;
+		}
+	}
+	return MODDEP_OK;
+}
+
+/* Depth-first: each dependency's own dependencies come before it. */
+static enum moddep_status resolve_module(const struct moddep *md, const struct moddep_entry *e,
+					 struct modlist *list, struct chain *c)
+{
 	if (in_list(list, e->path))
 		return MODDEP_OK;
+	if (c->depth >= (int)(sizeof c->names / sizeof c->names[0]) || in_chain(c, e->name))
+		return MODDEP_LOOP;
+	c->names[c->depth++] = e->name;
+	enum moddep_status rc = resolve_softdeps(md, e->name, false, list, c);
 	/* Walk the dependency paths in place: a line can be longer than any fixed copy of it. */
-	for (const char *p = e->deps + strspn(e->deps, " \t"); *p; p += strspn(p, " \t")) {
+	for (const char *p = e->deps + strspn(e->deps, " \t"); rc == MODDEP_OK && *p; p += strspn(p, " \t")) {
 		size_t len = strcspn(p, " \t");
 		char dname[128];
 		normalise_span(p, len, dname, sizeof dname);
 		p += len;
-		enum moddep_status rc = resolve(md, dname, list, depth + 1);
-		if (rc < 0)
-			return rc;
+		const struct moddep_entry *d = find_entry(md, dname);
+		if (d)
+			rc = resolve_module(md, d, list, c);
+		else if (!is_builtin(md, dname))
+			rc = MODDEP_MISSING;
 	}
-	return list_add(list, e->path);
+	/* A softdep may have pulled this module in already (a cycle through its aliases). */
+	if (rc == MODDEP_OK && !in_list(list, e->path))
+		rc = list_add(list, e->path);
+	if (rc == MODDEP_OK)
+		rc = resolve_softdeps(md, e->name, true, list, c);
+	c->depth--;
+	return rc;
+}
+
+struct alias_walk {
+	const struct moddep *md;
+	struct modlist *list;
+	struct chain *c;
+	enum moddep_status rc;  /* MODDEP_MISSING until one module resolves */
+};
+
+static int alias_module(void *ctx, const char *module)
+{
+	struct alias_walk *w = ctx;
+	char name[128];
+	moddep_normalise(module, name, sizeof name);
+	const struct moddep_entry *e = find_entry(w->md, name);
+	enum moddep_status rc = e ? resolve_module(w->md, e, w->list, w->c)
+				  : is_builtin(w->md, name) ? MODDEP_BUILTIN : MODDEP_MISSING;
+	if (rc == MODDEP_NOMEM) {
+		w->rc = rc;
+		return 1;
+	}
+	if (rc == MODDEP_OK || (rc == MODDEP_BUILTIN && w->rc != MODDEP_OK))
+		w->rc = rc;
+	return 0;
+}
+
+static enum moddep_status resolve_name(const struct moddep *md, const char *name, struct modlist *list,
+				       struct chain *c)
+{
+	char norm[128];
+	moddep_normalise(name, norm, sizeof norm);
+	const struct moddep_entry *e = find_entry(md, norm);
+	if (e)
+		return resolve_module(md, e, list, c);
+	/* Aliases before built-ins, as kmod looks them up: "crc32" (f2fs's softdep) is lib/crc32, built in, but
+	 * also the alias of the crypto API's crc32_generic module, which is what f2fs asks for. */
+	struct alias_walk w = {md, list, c, MODDEP_MISSING};
+	alias_match(&md->aliases, name, alias_module, &w);
+	if (w.rc == MODDEP_MISSING && is_builtin(md, norm))
+		return MODDEP_BUILTIN;
+	return w.rc;
 }
 
 enum moddep_status moddep_resolve(const struct moddep *md, const char *name, struct modlist *list)
 {
-	char norm[128];
-	moddep_normalise(name, norm, sizeof norm);
-	return resolve(md, norm, list, 0);
+	struct chain c = {.depth = 0};
+	return resolve_name(md, name, list, &c);
 }

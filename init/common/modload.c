@@ -7,10 +7,14 @@
 
 int modload_file(const char *path, unsigned flags)
 {
+	return modload_file_params(path, flags & MODLOAD_ASYNC_PROBE ? "async_probe" : "");
+}
+
+int modload_file_params(const char *path, const char *params)
+{
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	const char *params = flags & MODLOAD_ASYNC_PROBE ? "async_probe" : "";
 	long rc = syscall(SYS_finit_module, fd, params, 0);
 	int err = rc < 0 ? errno : 0;
 	close(fd);

@@ -10,6 +10,8 @@
 /* Insert the module file at path.  Returns 0 or -errno (of open or finit_module); modload_outcome says
  * which of those are failures. */
 int modload_file(const char *path, unsigned flags);
+/* The same with module parameters ("name=value ..."; modprobe's command line), no flags. */
+int modload_file_params(const char *path, const char *params);
 
 enum modload_outcome {
 	MODLOAD_LOADED,    /* 0: inserted now */

@@ -8,7 +8,8 @@
  * Order: formats whose magic sits at offset 0 (squashfs, XFS) first, since their mkfs overwrites the start;
  * then ext (mke2fs zeroes the first 4 KiB, so no older swap or boot sector survives, but an old ISO 9660
  * descriptor at 32 KiB may), then ISO 9660 (before vfat: an isohybrid image starts with an MBR that ends in
- * 0x55AA), btrfs, swap, and vfat last because its signature is the weakest. */
+ * 0x55AA), btrfs, swap, exFAT and NTFS (their boot sectors look like FAT's), and vfat last because its
+ * signature is the weakest. */
 #include "common/probe.h"
 
 #include <errno.h>
@@ -315,8 +316,49 @@ static int probe_vfat(int fd, struct probe_result *out)
 	return MATCH;
 }
 
+/* exFAT and NTFS boot sectors name themselves at offset 3 ("EXFAT   ", "NTFS    ") where FAT has its OEM name;
+ * both are checked before vfat.  Their labels live in the root directory / the $Volume record, which this
+ * prober does not walk: they are listed without a label.  UUIDs as blkid prints them. */
+static int probe_exfat(int fd, struct probe_result *out)
+{
+	uint8_t bs[512];
+	int rc = read_at(fd, 0, bs, sizeof(bs));
+
+	if (rc <= 0)
+		return rc;
+	if (memcmp(bs + 3, "EXFAT   ", 8) != 0 || bs[510] != 0x55 || bs[511] != 0xAA)
+		return NO_MATCH;
+	for (size_t i = 11; i < 64; i++) /* MustBeZero: where FAT's BPB would be */
+		if (bs[i])
+			return NO_MATCH;
+	uint8_t sector_shift = bs[108], cluster_shift = bs[109];
+	if (sector_shift < 9 || sector_shift > 12 || cluster_shift > 25 - sector_shift)
+		return NO_MATCH;
+	out->type = FS_EXFAT;
+	const uint8_t *serial = bs + 100;
+	snprintf(out->uuid, sizeof(out->uuid), "%02X%02X-%02X%02X", serial[3], serial[2], serial[1], serial[0]);
+	return MATCH;
+}
+
+static int probe_ntfs(int fd, struct probe_result *out)
+{
+	uint8_t bs[512];
+	int rc = read_at(fd, 0, bs, sizeof(bs));
+
+	if (rc <= 0)
+		return rc;
+	if (memcmp(bs + 3, "NTFS    ", 8) != 0 || bs[510] != 0x55 || bs[511] != 0xAA)
+		return NO_MATCH;
+	if (!is_pow2_between(le16(bs + 11), 256, 4096) || bs[13] == 0)
+		return NO_MATCH;
+	out->type = FS_NTFS;
+	snprintf(out->uuid, sizeof(out->uuid), "%016llX", (unsigned long long)le64(bs + 0x48));
+	return MATCH;
+}
+
 static int (*const probers[])(int fd, struct probe_result *out) = {
-	probe_squashfs, probe_xfs, probe_ext, probe_iso9660, probe_btrfs, probe_swap, probe_vfat,
+	probe_squashfs, probe_xfs, probe_ext, probe_iso9660, probe_btrfs, probe_swap, probe_exfat, probe_ntfs,
+	probe_vfat,
 };
 
 int probe_fd(int fd, struct probe_result *out)
@@ -352,7 +394,7 @@ const char *fs_type_name(enum fs_type type)
 		[FS_UNKNOWN] = "unknown", [FS_ISO9660] = "iso9660", [FS_SQUASHFS] = "squashfs",
 		[FS_EXT2] = "ext2",       [FS_EXT3] = "ext3",       [FS_EXT4] = "ext4",
 		[FS_XFS] = "xfs",         [FS_BTRFS] = "btrfs",     [FS_VFAT] = "vfat",
-		[FS_SWAP] = "swap",
+		[FS_SWAP] = "swap",       [FS_EXFAT] = "exfat",     [FS_NTFS] = "ntfs",
 	};
 
 	if ((unsigned)type >= sizeof(names) / sizeof(names[0]) || names[type] == NULL)

@@ -16,6 +16,8 @@ enum fs_type {
 	FS_BTRFS,
 	FS_VFAT,
 	FS_SWAP,
+	FS_EXFAT,
+	FS_NTFS,
 };
 
 struct probe_result {
@@ -31,7 +33,8 @@ int probe_fd(int fd, struct probe_result *out);
 /* Open path read-only and probe it.  Returns 0 or -errno. */
 int probe_path(const char *path, struct probe_result *out);
 
-/* Name for mount(2)/fstab: "iso9660", "squashfs", "ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "swap";
+/* Name for mount(2)/fstab: "iso9660", "squashfs", "ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "swap", "exfat",
+ * "ntfs";
  * "unknown" for FS_UNKNOWN. */
 const char *fs_type_name(enum fs_type type);
 

@@ -9,5 +9,6 @@ int shutdown_main(int argc, char **argv); /* shutdown -h|-r|-P|-H now (stage2/ct
 int mkfstab_main(int argc, char **argv);  /* the partition scan on its own (stage2/mkfstab.c) */
 int exitrd_main(int argc, char **argv);   /* PID 1 after leaving the root at shutdown (stage2/exitrd.c) */
 int svc_main(int argc, char **argv);      /* liveinit-svc: PID 1's services (stage2/svcctl.c) */
+int modprobe_main(int argc, char **argv); /* the kernel's module loader helper (stage2/modprobe.c) */
 
 #endif

@@ -1,5 +1,5 @@
 # Stage 2 (PID 1 of the live root) and the multi-call binary build/bin/liveinit:
-# init, poweroff, halt, reboot, shutdown, mkfstab (see init/main.c).
+# init, poweroff, halt, reboot, shutdown, mkfstab, modprobe (see init/main.c).
 
 STAGE2_SRCS   := init/main.c $(wildcard init/stage2/*.c)
 STAGE2_COMMON := init/common/log.c init/common/cmdline.c init/common/config.c init/common/platform.c init/common/probe.c \
@@ -15,10 +15,10 @@ $(BUILD)/bin/liveinit: $(STAGE2_OBJS)
 ALL += $(BUILD)/bin/liveinit
 
 # In the live root (iso/build.mk assembles it): /sbin/liveinit, and the names it answers to; these links win
-# over busybox's init, poweroff, halt and reboot.
+# over busybox's init, poweroff, halt, reboot and modprobe (busybox's ignores modules.softdep).
 ROOT_INSTALL += $(BUILD)/bin/liveinit:/sbin/liveinit
 ROOT_LINKS   += /sbin/init:liveinit /sbin/poweroff:liveinit /sbin/halt:liveinit /sbin/reboot:liveinit \
-	/sbin/shutdown:liveinit /sbin/mkfstab:liveinit /sbin/liveinit-svc:liveinit
+	/sbin/shutdown:liveinit /sbin/mkfstab:liveinit /sbin/liveinit-svc:liveinit /sbin/modprobe:liveinit
 ROOT_DEPS    += $(BUILD)/bin/liveinit
 
 # Unit tests: cmocka, host gcc, against host objects of the code under test.
@@ -27,11 +27,11 @@ STAGE2_TEST_LIBS := -lcmocka
 
 STAGE2_UT_COMMON := init/common/fileio.c init/common/fileread.c init/common/clock.c init/common/pidfile.c init/common/spawn.c \
 	init/common/apimounts.c \
-	init/common/netif.c
+	init/common/netif.c init/common/moddep.c
 $(BUILD)/tests/test_mountinfo: tests/unit/stage2/test_mountinfo.c $(call STAGE2_HOBJ,init/common/mountinfo.c)
 $(BUILD)/tests/test_fstab: tests/unit/stage2/test_fstab.c \
 	$(call STAGE2_HOBJ,init/stage2/fstab.c init/common/mountinfo.c init/common/probe.c init/common/fileio.c \
-		init/common/fileread.c)
+		init/common/fileread.c init/common/moddep.c)
 $(BUILD)/tests/test_shutdown: tests/unit/stage2/test_shutdown.c \
 	$(call STAGE2_HOBJ,init/stage2/shutdown.c init/stage2/flush.c init/stage2/exitrd.c init/stage2/swap.c \
 		init/stage2/network.c init/stage2/fstab.c init/common/mountinfo.c init/common/log.c init/common/probe.c \

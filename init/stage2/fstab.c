@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/fileio.h"
+#include "common/moddep.h"
 #include "common/mountinfo.h"
 
 static const char *const pc_prefixes[] = { "sd", "vd", "hd", "nvme", "mmcblk", NULL };
@@ -213,6 +214,78 @@ static int scan_one(const char *root, const char *name, const struct mount_table
 	return 0;
 }
 
+/* ---- which filesystems the running kernel can mount ---- */
+
+struct fs_drivers {
+	char *filesystems;   /* ROOT/proc/filesystems; NULL: unknown, everything counts as mountable */
+	struct moddep md;    /* the kernel's module tree, for fs-TYPE aliases */
+	bool have_md;
+};
+
+static void fs_drivers_load(const char *root, struct fs_drivers *fd)
+{
+	memset(fd, 0, sizeof(*fd));
+	char path[PATH_MAX], release[128], failed[PATH_MAX];
+	if (pathf(path, sizeof(path), "%s/proc/filesystems", root) || file_read(path, &fd->filesystems, NULL) < 0)
+		fd->filesystems = NULL;
+	if (!fd->filesystems)
+		return;
+	if (pathf(path, sizeof(path), "%s/proc/sys/kernel/osrelease", root) == 0 &&
+	    read_attr(path, release, sizeof(release)) == 0 && release[0] && !strchr(release, '/') &&
+	    pathf(path, sizeof(path), "%s/lib/modules/%s", root, release) == 0)
+		fd->have_md = moddep_load(&fd->md, path, failed, sizeof(failed)) == 0;
+}
+
+static void fs_drivers_free(struct fs_drivers *fd)
+{
+	free(fd->filesystems);
+	if (fd->have_md)
+		moddep_free(&fd->md);
+}
+
+/* "nodev\tproc" / "\text4" lines: is type one of them? */
+static bool filesystems_lists(const char *text, const char *type)
+{
+	size_t n = strlen(type);
+	for (const char *line = text; line && *line;) {
+		const char *name = line + strcspn(line, "\t\n");
+		if (*name == '\t' && strncmp(name + 1, type, n) == 0 && (name[1 + n] == '\n' || name[1 + n] == '\0'))
+			return true;
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return false;
+}
+
+static bool can_mount(const struct fs_drivers *fd, const char *type)
+{
+	if (filesystems_lists(fd->filesystems, type))
+		return true;
+	if (!fd->have_md)
+		return false;
+	char alias[64];
+	snprintf(alias, sizeof(alias), "fs-%s", type);
+	struct modlist list = { 0 };
+	enum moddep_status st = moddep_resolve(&fd->md, alias, &list);
+	modlist_free(&list);
+	return st == MODDEP_OK || st == MODDEP_BUILTIN;
+}
+
+/* The type to write for d, and whether the kernel has a driver for it.  NTFS has two kernel drivers:
+ * ntfs3 (read-write, registers as "ntfs3") and the old read-only ntfs. */
+static void pick_driver(const struct fs_drivers *fd, struct fstab_dev *d)
+{
+	d->fstype = fs_type_name(d->probe.type);
+	if (!fd->filesystems || d->probe.type == FS_SWAP)
+		return;
+	if (d->probe.type == FS_NTFS && can_mount(fd, "ntfs3")) {
+		d->fstype = "ntfs3";
+		return;
+	}
+	d->no_driver = !can_mount(fd, d->fstype);
+}
+
 static int dev_cmp(const void *a, const void *b)
 {
 	return strverscmp(((const struct fstab_dev *)a)->name, ((const struct fstab_dev *)b)->name);
@@ -259,6 +332,11 @@ int fstab_scan(const char *root, enum platform p, struct fstab_scan *out)
 		fstab_scan_free(out);
 		return rc;
 	}
+	struct fs_drivers fd;
+	fs_drivers_load(root, &fd);
+	for (size_t i = 0; i < out->count; i++)
+		pick_driver(&fd, &out->devs[i]);
+	fs_drivers_free(&fd);
 	qsort(out->devs, out->count, sizeof(*out->devs), dev_cmp);
 	return 0;
 }
@@ -356,11 +434,14 @@ char *fstab_render_section(const struct fstab_scan *s, const char *user_text)
 	       FSTAB_BEGIN);
 	for (size_t i = 0; i < s->count; i++) {
 		const struct fstab_dev *d = &s->devs[i];
-		const char *type = fs_type_name(d->probe.type);
+		const char *type = d->fstype ? d->fstype : fs_type_name(d->probe.type);
 		if (user_text && user_lists(user_text, d)) {
 			sb_add(&b, "# /dev/%s (%s): listed above, left to that line\n", d->name, type);
 		} else if (d->use == USE_BUSY) {
 			sb_add(&b, "# /dev/%s (%s): in use, left out\n", d->name, type);
+		} else if (d->no_driver) {
+			sb_add(&b, "# /dev/%s (%s): this kernel has no %s driver (not in /proc/filesystems, no fs-%s "
+				   "module), left out\n", d->name, type, type, type);
 		} else if (d->probe.type == FS_SWAP) {
 			if (d->ro)
 				sb_add(&b, "# /dev/%s (swap): read-only device, left out\n", d->name);
@@ -459,7 +540,7 @@ int fstab_make_mountpoints(const char *root, const struct fstab_scan *s, char *f
 	}
 	for (size_t i = 0; i < s->count; i++) {
 		const struct fstab_dev *d = &s->devs[i];
-		if (d->probe.type == FS_SWAP || d->use == USE_BUSY)
+		if (d->probe.type == FS_SWAP || d->use == USE_BUSY || d->no_driver)
 			continue;
 		int r = pathf(path, sizeof(path), "%s/mnt/%s", root, d->name);
 		if (r == 0)

@@ -25,6 +25,8 @@ struct fstab_dev {
 	enum fstab_use use;
 	bool ro;                   /* the block device itself is read-only (sysfs `ro`, e.g. ubdar) */
 	bool swap_active;          /* already in /proc/swaps */
+	const char *fstype;        /* the type for fstab's third field ("ntfs3" for an NTFS the kernel's ntfs3 mounts) */
+	bool no_driver;            /* the running kernel has no driver for it: listed as a comment saying so */
 };
 
 struct fstab_scan {
@@ -42,7 +44,10 @@ bool fstab_name_wanted(enum platform p, const char *name);
 bool fstab_name_safe(const char *name);
 
 /* Scan ROOT/sys/class/block, probe ROOT/dev/NAME, note what ROOT/proc/self/mountinfo and ROOT/proc/swaps
- * say is in use.  Devices come out sorted by name.  Returns 0 or -errno (sysfs unreadable). */
+ * say is in use, and whether the kernel can mount each filesystem: named in ROOT/proc/filesystems, or a
+ * module for fs-TYPE in ROOT/lib/modules/RELEASE (RELEASE from ROOT/proc/sys/kernel/osrelease); without a
+ * readable ROOT/proc/filesystems every type counts as mountable.  Devices come out sorted by name.
+ * Returns 0 or -errno (sysfs unreadable). */
 int fstab_scan(const char *root, enum platform p, struct fstab_scan *out);
 void fstab_scan_free(struct fstab_scan *s);
 

@@ -1,6 +1,7 @@
 /* Stage 2: PID 1 of the live root.  Read top to bottom, this is the boot from the switch to the shell,
  * then the ordered shutdown.  PID 1 never exits: every step reports its failure and the boot goes on. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/reboot.h>
@@ -39,6 +40,20 @@ static void set_hostname(const char *name)
 		name = "live";
 	if (sethostname(name, strlen(name)) < 0)
 		log_error("unable to set the hostname to %s: %s", name, strerror(errno));
+}
+
+/* The kernel runs this helper for request_module(): a mount asking for fs-ext4, ext4 asking the crypto API for
+ * crypto-crc32c.  Ours follows modules.softdep and modules.alias (stage2/modprobe.c). */
+#define MODPROBE_PATH "/sbin/modprobe"
+static void set_modprobe(void)
+{
+	const char *knob = "/proc/sys/kernel/modprobe", *text = MODPROBE_PATH "\n";
+	int fd = open(knob, O_WRONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : write(fd, text, strlen(text));
+	if (n != (ssize_t)strlen(text))
+		log_error("unable to write %s to %s: %s", MODPROBE_PATH, knob, n < 0 ? strerror(errno) : "short write");
+	if (fd >= 0)
+		close(fd);
 }
 
 static void coldplug_warn(void *ctx, const char *msg)
@@ -192,6 +207,7 @@ int init_main(int argc, char **argv)
 
 	/* UML has no buses to probe: its disks, consoles and NICs come from the command line and its drivers are
 	 * built in (Finnix's UML mode likewise skipped hardware detection).  The alias scan cost ~1.1 s there. */
+	set_modprobe();
 	if (p != PLATFORM_UML)
 		load_drivers();
 	struct fstab_scan scan;

@@ -240,6 +240,9 @@ static void test_every_module_ordered(void **state)
 	(void)state;
 	struct moddep md;
 	load_real(&md);
+	/* The property is about modules.dep alone: softdeps (tested below on fake directories) would add to it. */
+	size_t nsoftdeps = md.nsoftdeps;
+	md.nsoftdeps = 0;
 	struct depline *v;
 	size_t n = read_deplines(real_dir(), &v);
 	assert_int_equal(n, md.nentries);
@@ -277,6 +280,7 @@ static void test_every_module_ordered(void **state)
 		checked++;
 		modlist_free(&l);
 	}
+	md.nsoftdeps = nsoftdeps;
 	print_message("checked %zu modules, %zu with dependencies\n", checked, with_deps);
 	assert_true(with_deps > 50);
 	for (size_t i = 0; i < n; i++) {
@@ -295,6 +299,8 @@ static void test_all_modules_one_list(void **state)
 	(void)state;
 	struct moddep md;
 	load_real(&md);
+	size_t nsoftdeps = md.nsoftdeps;
+	md.nsoftdeps = 0; /* modules.dep alone, as above */
 	struct modlist l = {0};
 	for (size_t i = md.nentries; i-- > 0;)
 		assert_int_equal(moddep_resolve(&md, md.entries[i].name, &l), MODDEP_OK);
@@ -314,6 +320,7 @@ static void test_all_modules_one_list(void **state)
 		free(v[i].path);
 	}
 	free(v);
+	md.nsoftdeps = nsoftdeps;
 	modlist_free(&l);
 	moddep_free(&md);
 }
@@ -350,6 +357,10 @@ static void remove_fake(struct fakedir *fd)
 	snprintf(path, sizeof path, "%s/modules.dep", fd->dir);
 	unlink(path);
 	snprintf(path, sizeof path, "%s/modules.builtin", fd->dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/modules.softdep", fd->dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/modules.alias", fd->dir);
 	unlink(path);
 	assert_int_equal(rmdir(fd->dir), 0);
 }
@@ -393,6 +404,76 @@ static void test_loop(void **state)
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.paths[0], "dep.ko");
 	assert_string_equal(l.paths[1], "ok.ko");
+	modlist_free(&l);
+	moddep_free(&md);
+	remove_fake(&fd);
+}
+
+/* Softdeps and aliases, as the PC kernel has them: ext4 pre: crypto-crc32c (two providers, one of them with its
+ * own dependency), a post: softdep, a softdep naming nothing, a softdep cycle, a built-in alias target. */
+static void test_softdeps_and_aliases(void **state)
+{
+	(void)state;
+	struct fakedir fd;
+	fake_dir(&fd,
+		 "kernel/fs/ext4/ext4.ko: kernel/fs/jbd2/jbd2.ko\n"
+		 "kernel/fs/jbd2/jbd2.ko:\n"
+		 "kernel/crypto/crc32c_generic.ko:\n"
+		 "kernel/arch/x86/crypto/crc32c-intel.ko: kernel/crypto/cryptd.ko\n"
+		 "kernel/crypto/cryptd.ko:\n"
+		 "kernel/drivers/ipmi/ipmi_msghandler.ko:\n"
+		 "kernel/drivers/ipmi/ipmi_devintf.ko: kernel/drivers/ipmi/ipmi_msghandler.ko\n"
+		 "kernel/a.ko:\nkernel/b.ko:\n",
+		 "kernel/crypto/sha256_generic.ko\n");
+	write_text(fd.dir, "modules.softdep",
+		   "# Soft dependencies extracted from modules themselves.\n"
+		   "softdep ext4 pre: crypto-crc32c\n"
+		   "softdep jbd2 pre: crypto-crc32c\n"
+		   "softdep ext4 pre: no-such-thing sha256\n"
+		   "softdep ipmi_msghandler post: ipmi_devintf\n"
+		   "softdep jbd2 a\n" /* no pre:/post: keyword: ignored, as kmod does */
+		   "softdep a pre: b\nsoftdep b pre: a\n");
+	write_text(fd.dir, "modules.alias",
+		   "alias crypto-crc32c crc32c_generic\n"
+		   "alias crypto-crc32c crc32c_intel\n"
+		   "alias crc32c crc32c_generic\n"
+		   "alias fs-ext4 ext4\n"
+		   "alias fs-ext3 ext4\n"
+		   "alias sha256 sha256_generic\n");
+	struct moddep md;
+	load_fake(&fd, &md);
+	assert_int_equal(md.nsoftdeps, 7);
+	assert_int_equal(md.aliases.n, 6);
+
+	struct modlist l = {0};
+	assert_int_equal(moddep_resolve(&md, "fs-ext3", &l), MODDEP_OK);
+	print_list(&l);
+	/* Both crc32c providers (intel after its own dependency), before jbd2, before ext4; nothing else. */
+	assert_int_equal(l.n, 5);
+	assert_string_equal(l.paths[0], "kernel/crypto/crc32c_generic.ko");
+	assert_string_equal(l.paths[1], "kernel/crypto/cryptd.ko");
+	assert_string_equal(l.paths[2], "kernel/arch/x86/crypto/crc32c-intel.ko");
+	assert_string_equal(l.paths[3], "kernel/fs/jbd2/jbd2.ko");
+	assert_string_equal(l.paths[4], "kernel/fs/ext4/ext4.ko");
+	modlist_free(&l);
+
+	assert_int_equal(moddep_resolve(&md, "crypto-crc32c", &l), MODDEP_OK);
+	assert_int_equal(l.n, 3);
+	modlist_free(&l);
+	assert_int_equal(moddep_resolve(&md, "ipmi_msghandler", &l), MODDEP_OK);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.paths[0], "kernel/drivers/ipmi/ipmi_msghandler.ko");
+	assert_string_equal(l.paths[1], "kernel/drivers/ipmi/ipmi_devintf.ko");
+	modlist_free(&l);
+	/* a and b name each other: each is listed once, the other first. */
+	assert_int_equal(moddep_resolve(&md, "a", &l), MODDEP_OK);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.paths[0], "kernel/b.ko");
+	assert_string_equal(l.paths[1], "kernel/a.ko");
+	modlist_free(&l);
+	assert_int_equal(moddep_resolve(&md, "sha256", &l), MODDEP_BUILTIN);
+	assert_int_equal(moddep_resolve(&md, "crypto-nothing", &l), MODDEP_MISSING);
+	assert_int_equal(l.n, 0);
 	modlist_free(&l);
 	moddep_free(&md);
 	remove_fake(&fd);
@@ -578,6 +659,7 @@ int main(void)
 		cmocka_unit_test(test_every_module_ordered),
 		cmocka_unit_test(test_all_modules_one_list),
 		cmocka_unit_test(test_loop),
+		cmocka_unit_test(test_softdeps_and_aliases),
 		cmocka_unit_test(test_deep_chain),
 		cmocka_unit_test(test_long_dep_line),
 		cmocka_unit_test(test_missing_builtin_file),

@@ -531,10 +531,10 @@ static void test_type_names(void **state)
 {
 	(void)state;
 	const char *want[] = {"unknown", "iso9660", "squashfs", "ext2", "ext3", "ext4",
-			      "xfs", "btrfs", "vfat", "swap"};
-	for (int t = FS_UNKNOWN; t <= FS_SWAP; t++)
+			      "xfs", "btrfs", "vfat", "swap", "exfat", "ntfs"};
+	for (int t = FS_UNKNOWN; t <= FS_NTFS; t++)
 		assert_string_equal(fs_type_name((enum fs_type)t), want[t]);
-	assert_string_equal(fs_type_name((enum fs_type)(FS_SWAP + 1)), "unknown");
+	assert_string_equal(fs_type_name((enum fs_type)(FS_NTFS + 1)), "unknown");
 	assert_string_equal(fs_type_name((enum fs_type)-1), "unknown");
 }
 
@@ -563,7 +563,7 @@ static size_t mutation_offset(void)
 
 static void assert_result_well_formed(const struct probe_result *r)
 {
-	assert_true((unsigned)r->type <= FS_SWAP);
+	assert_true((unsigned)r->type <= FS_NTFS);
 	assert_non_null(memchr(r->label, '\0', sizeof(r->label)));
 	assert_non_null(memchr(r->uuid, '\0', sizeof(r->uuid)));
 	for (const char *p = r->label; *p; p++)

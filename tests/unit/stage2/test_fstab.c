@@ -41,6 +41,8 @@ static int setup_images(void **state)
 	make_image("swap", 1 << 20, (char *const[]){ "mkswap", NULL });
 	make_image("vfat", 2 << 20, (char *const[]){ "mkfs.vfat", NULL });
 	make_image("empty", 1 << 20, NULL);
+	make_image("exfat", 8 << 20, (char *const[]){ "mkfs.exfat", NULL });
+	make_image("ntfs", 8 << 20, (char *const[]){ "mkntfs", "-q", "-F", "-f", NULL });
 	return 0;
 }
 
@@ -56,7 +58,7 @@ struct fake_dev {
 	const char *name;
 	const char *parent; /* the disk of a partition, NULL for a disk */
 	const char *devnum;
-	const char *kind;   /* image to link as /dev/NAME: "ext4", "swap", "vfat", "empty" */
+	const char *kind;   /* image to link as /dev/NAME: "ext4", "swap", "vfat", "exfat", "ntfs", "empty" */
 	bool ro;
 };
 
@@ -365,6 +367,70 @@ static void test_xen_and_pc_trees(void **state)
 	free(root);
 }
 
+/* A filesystem the kernel cannot mount is a comment naming why, not a line that fails: drivers come from
+ * /proc/filesystems (ext4 here) or a module for fs-TYPE in the kernel's module tree (vfat, ntfs3 here). */
+static void test_kernel_drivers(void **state)
+{
+	(void)state;
+	char *root = tu_tmpdir();
+	const struct fake_dev devs[] = {
+		{ "sda1", "sda", "8:1", "ext4", false }, { "sda2", "sda", "8:2", "vfat", false },
+		{ "sda3", "sda", "8:3", "exfat", false }, { "sda4", "sda", "8:4", "swap", false },
+		{ "sdb", NULL, "8:16", "ntfs", false },
+	};
+	tu_mkdirs(tu_path("%s/sys/devices/virtual/block/sda", root));
+	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++)
+		add_dev(root, &devs[i]);
+	tu_write(tu_path("%s/proc/filesystems", root), "nodev\tsysfs\nnodev\tproc\n\text4\n\text2\n");
+	tu_mkdirs(tu_path("%s/proc/sys/kernel", root));
+	tu_write(tu_path("%s/proc/sys/kernel/osrelease", root), "9.9-test\n");
+	char *moddir = tu_path("%s/lib/modules/9.9-test", root);
+	tu_mkdirs(moddir);
+	tu_write(tu_path("%s/modules.dep", moddir), "kernel/fs/fat/fat.ko:\nkernel/fs/fat/vfat.ko: kernel/fs/fat/fat.ko\n"
+						    "kernel/fs/ntfs3/ntfs3.ko:\n");
+	tu_write(tu_path("%s/modules.alias", moddir), "alias fs-vfat vfat\nalias fs-ntfs3 ntfs3\n");
+
+	struct fstab_scan scan;
+	assert_int_equal(fstab_scan(root, PLATFORM_PC, &scan), 0);
+	char *text = fstab_render_section(&scan, NULL);
+	assert_non_null(text);
+	const char *want = FSTAB_BEGIN ": written at boot from the partition scan; keep your own lines outside this section\n"
+			   "/dev/sda1\t/mnt/sda1\text4\tnoauto\t0\t0\n"
+			   "/dev/sda2\t/mnt/sda2\tvfat\tnoauto\t0\t0\n"
+			   "# /dev/sda3 (exfat): this kernel has no exfat driver (not in /proc/filesystems, no fs-exfat "
+			   "module), left out\n"
+			   "/dev/sda4\tnone\tswap\tsw\t0\t0\n"
+			   "/dev/sdb\t/mnt/sdb\tntfs3\tnoauto\t0\t0\n"
+			   FSTAB_END "\n";
+	assert_string_equal(text, want);
+	free(text);
+	char failed[PATH_MAX];
+	assert_int_equal(fstab_make_mountpoints(root, &scan, failed, sizeof(failed)), 0);
+	struct stat st;
+	assert_int_equal(stat(tu_path("%s/mnt/sda2", root), &st), 0);
+	assert_int_equal(stat(tu_path("%s/mnt/sda3", root), &st), -1);
+	fstab_scan_free(&scan);
+
+	/* Without the module tree only /proc/filesystems counts; without /proc/filesystems everything does. */
+	tu_rmtree(tu_path("%s/lib", root));
+	assert_int_equal(fstab_scan(root, PLATFORM_PC, &scan), 0);
+	assert_int_equal(scan.count, 5);
+	assert_false(scan.devs[0].no_driver);
+	assert_true(scan.devs[1].no_driver);
+	assert_true(scan.devs[2].no_driver);
+	assert_false(scan.devs[3].no_driver);
+	assert_true(scan.devs[4].no_driver);
+	assert_string_equal(scan.devs[4].fstype, "ntfs");
+	fstab_scan_free(&scan);
+	unlink(tu_path("%s/proc/filesystems", root));
+	assert_int_equal(fstab_scan(root, PLATFORM_PC, &scan), 0);
+	for (size_t i = 0; i < scan.count; i++)
+		assert_false(scan.devs[i].no_driver);
+	fstab_scan_free(&scan);
+	tu_rmtree(root);
+	free(root);
+}
+
 static void test_active_swap_and_holders(void **state)
 {
 	(void)state;
@@ -482,6 +548,7 @@ int main(void)
 		cmocka_unit_test(test_begin_without_end),
 		cmocka_unit_test(test_strip_sections),
 		cmocka_unit_test(test_xen_and_pc_trees),
+		cmocka_unit_test(test_kernel_drivers),
 		cmocka_unit_test(test_active_swap_and_holders),
 		cmocka_unit_test(test_hybrid_iso_alias_partition),
 		cmocka_unit_test(test_hybrid_iso_with_esp),
