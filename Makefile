@@ -4,7 +4,7 @@
 # appending to ALL (what `make` builds), UNIT_TESTS (host-built test binaries run by tests/test_unit.py)
 # and BENCH (benchmark scripts run by `make bench`).
 
-VERSION   := 0.1
+VERSION   := 0.2
 BUILD     := build
 CC        := musl-gcc
 HOSTCC    := gcc
