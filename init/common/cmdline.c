@@ -186,6 +186,7 @@ static bool apply_flag(struct live_config *cfg, const char *key)
 		{"quiet", offsetof(struct live_config, quiet)},
 		{"debug", offsetof(struct live_config, debug)},
 		{"check", offsetof(struct live_config, check)},
+		{"allmodules", offsetof(struct live_config, all_modules)},
 		{"noswap", offsetof(struct live_config, noswap)},
 	};
 	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {

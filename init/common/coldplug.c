@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -61,6 +60,75 @@ void alias_free(struct alias_table *t)
 	memset(t, 0, sizeof *t);
 }
 
+/* One bracket expression at *pp ("[abc]", "[0-9]", "[!a]" / "[^a]"); advances *pp past it.  A '[' without
+ * its ']' matches itself, as fnmatch does. */
+static bool class_match(const char **pp, char c)
+{
+	const char *p = *pp + 1;
+	bool negate = *p == '!' || *p == '^';
+	p += negate;
+	const char *start = p;
+	bool hit = false;
+	for (; *p && (*p != ']' || p == start); p++) {
+		if (p[1] == '-' && p[2] && p[2] != ']') {
+			hit |= c >= p[0] && c <= p[2];
+			p += 2;
+		} else {
+			hit |= c == *p;
+		}
+	}
+	if (!*p) { /* unterminated: a literal '[' */
+		*pp += 1;
+		return c == '[';
+	}
+	*pp = p + 1;
+	return hit != negate;
+}
+
+/* fnmatch(pattern, s, 0) for the ASCII patterns of modules.alias ('*', '?', '[...]', '\\'), without libc's
+ * multibyte machinery (16 KB of the static stage 1).  Backtracks only to the last '*'. */
+bool alias_glob(const char *p, const char *s)
+{
+	const char *star_p = NULL, *star_s = NULL;
+	for (;;) {
+		if (*p == '*') {
+			while (*p == '*')
+				p++;
+			star_p = p;
+			star_s = s;
+			continue;
+		}
+		if (!*s) {
+			if (!*p)
+				return true;
+		} else {
+			const char *q = p;
+			bool ok;
+			if (*q == '?') {
+				ok = true;
+				q++;
+			} else if (*q == '[') {
+				ok = class_match(&q, *s);
+			} else if (*q == '\\' && q[1]) {
+				ok = q[1] == *s;
+				q += 2;
+			} else {
+				ok = *q && *q == *s;
+				q++;
+			}
+			if (ok) {
+				p = q;
+				s++;
+				continue;
+			}
+		}
+		if (!star_p || !*star_s)
+			return false;
+		p = star_p;
+		s = ++star_s;
+	}
+}
+
 int alias_match(const struct alias_table *t, const char *modalias, int (*fn)(void *ctx, const char *module),
 		void *ctx)
 {
@@ -70,7 +138,7 @@ int alias_match(const struct alias_table *t, const char *modalias, int (*fn)(voi
 		/* Most patterns differ from a given modalias within their literal prefix ("pci:v00008086d..."). */
 		if (e->literal > len || memcmp(e->pattern, modalias, e->literal) != 0)
 			continue;
-		if (fnmatch(e->pattern, modalias, 0) != 0)
+		if (!alias_glob(e->pattern, modalias))
 			continue;
 		int rc = fn(ctx, e->module);
 		if (rc)
@@ -118,7 +186,7 @@ static void names_free(struct names *s)
 	memset(s, 0, sizeof *s);
 }
 
-struct run {
+struct coldplug {
 	const struct coldplug_opts *o;
 	struct coldplug_result *res;
 	struct moddep md;
@@ -130,8 +198,8 @@ struct run {
 	bool device_matched;
 };
 
-static void warnf(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warnf(struct run *r, const char *fmt, ...)
+static void warnf(struct coldplug *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warnf(struct coldplug *r, const char *fmt, ...)
 {
 	if (!r->o->warn)
 		return;
@@ -150,7 +218,7 @@ static int finit_loader(void *ctx, const char *path)
 }
 
 /* The kernel lists every loaded module (and built-ins with parameters) in /sys/module. */
-static bool already_loaded(const struct run *r, const char *name)
+static bool already_loaded(const struct coldplug *r, const char *name)
 {
 	char path[600];
 	snprintf(path, sizeof path, "%s/sys/module/%s", r->o->sysroot ? r->o->sysroot : "", name);
@@ -158,7 +226,7 @@ static bool already_loaded(const struct run *r, const char *name)
 }
 
 /* Insert one module file; returns false when it failed (the module needing it fails too). */
-static bool insert(struct run *r, const char *rel)
+static bool insert(struct coldplug *r, const char *rel)
 {
 	if (names_has(&r->inserted, rel))
 		return true;
@@ -186,7 +254,7 @@ static bool insert(struct run *r, const char *rel)
 
 static int load_module(void *ctx, const char *module)
 {
-	struct run *r = ctx;
+	struct coldplug *r = ctx;
 	r->device_matched = true;
 	char name[128];
 	moddep_normalise(module, name, sizeof name);
@@ -212,17 +280,45 @@ static int load_module(void *ctx, const char *module)
 	return 0;
 }
 
-static void device(struct run *r, const char *modalias)
+static void device(struct coldplug *r, const char *modalias)
 {
+	if (r->o->accept && !r->o->accept(r->o->ctx, modalias))
+		return;
 	r->res->devices++;
 	r->device_matched = false;
 	alias_match(&r->aliases, modalias, load_module, r);
 	r->res->matched += r->device_matched;
 }
 
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The subdirectory names of dirfd, sorted, so that a walk (and the order modules load in) is the same on
+ * every boot and on fixture trees whatever order the filesystem lists them in. */
+static int subdirs(int dirfd, struct names *out)
+{
+	int dup_fd = dup(dirfd);
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	if (!d) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return -errno;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' && (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) && names_add(out, e->d_name) < 0)
+			break;
+	closedir(d);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof *out->v, by_name);
+	return 0;
+}
+
 /* Read dirfd/modalias when present; then recurse into subdirectories (never through symlinks: sysfs links
  * every device from several places, and "subsystem"/"driver" links point back up the tree). */
-static void walk(struct run *r, int dirfd, int depth)
+static void walk(struct coldplug *r, int dirfd, int depth)
 {
 	int fd = openat(dirfd, "modalias", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
@@ -236,28 +332,17 @@ static void walk(struct run *r, int dirfd, int depth)
 				device(r, buf);
 		}
 	}
-	if (depth >= MAX_DEPTH)
+	struct names sub = {0};
+	if (depth >= MAX_DEPTH || subdirs(dirfd, &sub) < 0)
 		return;
-	int dup_fd = dup(dirfd);
-	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
-	if (!d) {
-		if (dup_fd >= 0)
-			close(dup_fd);
-		return;
-	}
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
-			continue;
-		int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub < 0)
+	for (size_t i = 0; i < sub.n; i++) {
+		int fd2 = openat(dirfd, sub.v[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd2 < 0)
 			continue; /* not a directory (DT_UNKNOWN), a symlink, or gone meanwhile */
-		walk(r, sub, depth + 1);
-		close(sub);
+		walk(r, fd2, depth + 1);
+		close(fd2);
 	}
-	closedir(d);
+	names_free(&sub);
 }
 
 static void pause_ms(unsigned ms)
@@ -267,52 +352,90 @@ static void pause_ms(unsigned ms)
 		;
 }
 
-static int run_passes(struct run *r, char *failed, size_t size)
+/* One walk of /sys/devices; returns the number of module files it inserted, or -errno. */
+static int one_pass(struct coldplug *r, char *failed, size_t size)
 {
 	char devices[600];
 	snprintf(devices, sizeof devices, "%s/sys/devices", r->o->sysroot ? r->o->sysroot : "");
-	unsigned max = r->o->max_passes ? r->o->max_passes : DEFAULT_PASSES;
-	do {
-		if (r->res->passes && r->o->settle_ms)
-			pause_ms(r->o->settle_ms);
-		int top = open(devices, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (top < 0) {
-			snprintf(failed, size, "%s", devices);
-			return -errno;
-		}
-		r->res->devices = r->res->matched = 0;
-		r->loaded_now = 0;
-		r->res->passes++;
-		walk(r, top, 0);
-		close(top);
-	} while (r->loaded_now > 0 && r->res->passes < max);
+	int top = open(devices, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (top < 0) {
+		int err = errno;
+		snprintf(failed, size, "%s", devices);
+		return -err;
+	}
+	r->res->devices = r->res->matched = 0;
+	r->loaded_now = 0;
+	r->res->passes++;
+	walk(r, top, 0);
+	close(top);
+	return (int)r->loaded_now;
+}
+
+int coldplug_open(struct coldplug **out, const struct coldplug_opts *o, struct coldplug_result *res, char *failed,
+		  size_t size)
+{
+	struct coldplug *r = calloc(1, sizeof *r);
+	*out = NULL;
+	if (!r) {
+		snprintf(failed, size, "memory");
+		return -ENOMEM;
+	}
+	r->o = o;
+	r->res = res;
+	memset(res, 0, sizeof *res);
+	if (o->moddir) {
+		snprintf(r->moddir, sizeof r->moddir, "%s", o->moddir);
+	} else {
+		struct utsname u;
+		uname(&u); /* cannot fail with a valid buffer */
+		snprintf(r->moddir, sizeof r->moddir, "/lib/modules/%s", u.release);
+	}
+	int rc = moddep_load(&r->md, r->moddir, failed, size);
+	if (rc < 0) {
+		free(r);
+		return rc;
+	}
+	snprintf(failed, size, "%s/modules.alias", r->moddir);
+	rc = alias_load(&r->aliases, failed);
+	if (rc < 0) {
+		moddep_free(&r->md);
+		free(r);
+		return rc;
+	}
+	*out = r;
 	return 0;
+}
+
+int coldplug_pass(struct coldplug *r, char *failed, size_t size)
+{
+	return one_pass(r, failed, size);
+}
+
+void coldplug_close(struct coldplug *r)
+{
+	if (!r)
+		return;
+	alias_free(&r->aliases);
+	moddep_free(&r->md);
+	names_free(&r->tried);
+	names_free(&r->inserted);
+	free(r);
 }
 
 int coldplug_scan(const struct coldplug_opts *o, struct coldplug_result *res, char *failed, size_t size)
 {
-	struct run r = {.o = o, .res = res};
-	memset(res, 0, sizeof *res);
-	if (o->moddir) {
-		snprintf(r.moddir, sizeof r.moddir, "%s", o->moddir);
-	} else {
-		struct utsname u;
-		if (uname(&u) < 0)
-			return -errno;
-		snprintf(r.moddir, sizeof r.moddir, "/lib/modules/%s", u.release);
-	}
-	int rc = moddep_load(&r.md, r.moddir, failed, size);
+	struct coldplug *r;
+	int rc = coldplug_open(&r, o, res, failed, size);
 	if (rc < 0)
 		return rc;
-	snprintf(failed, size, "%s/modules.alias", r.moddir);
-	rc = alias_load(&r.aliases, failed);
-	if (rc == 0)
-		rc = run_passes(&r, failed, size);
-	alias_free(&r.aliases);
-	moddep_free(&r.md);
-	names_free(&r.tried);
-	names_free(&r.inserted);
-	return rc;
+	unsigned max = o->max_passes ? o->max_passes : DEFAULT_PASSES;
+	do {
+		if (res->passes && o->settle_ms)
+			pause_ms(o->settle_ms);
+		rc = one_pass(r, failed, size);
+	} while (rc > 0 && res->passes < max);
+	coldplug_close(r);
+	return rc < 0 ? rc : 0;
 }
 
 int coldplug_run(const char *sysroot, const char *moddir, coldplug_warn_fn *warn, void *ctx,

@@ -1,5 +1,6 @@
 /* Stage 1: /init in the initrd.  The boot, step by step:
  * mounts -> cmdline -> platform -> modules -> find medium -> mount root -> switch root -> exec init.
+ * Each step is a line of the timing record (/run/liveinit/timing, stage1/steps.c).
  * Any failure: one line naming the step, the path and the reason, then a rescue shell. */
 #include <stdio.h>
 #include <string.h>
@@ -35,21 +36,24 @@ static void read_config(struct live_config *cfg)
 int main(int argc, char **argv)
 {
 	(void)argc;
-	int64_t started = monotonic_us();
+	int64_t started = boottime_us();
 	struct s1_error err;
 	struct live_config cfg;
 	struct medium medium;
 
+	steps_begin(started, "mounts");
 	if (early_mounts(&err) < 0)
 		fatal(&err);
+	step_next("config");
 	read_config(&cfg);
-	log_debug("modules");
-	modules_load_initial();
-	log_debug("modules loaded");
+	step_next("modules");
+	modules_start(&cfg);
 	maybe_break(&cfg, BREAK_PREMOUNT, "premount");
 
+	step_next("medium");
 	if (media_find(&cfg, &medium, &err) < 0)
 		fatal(&err);
+	modules_stop(); /* the medium is there: no more drivers to load for it */
 	if (cfg.squashroot && medium.probe.type != FS_SQUASHFS) {
 		s1_fail(&err, "squashroot: %s holds %s, not a squashfs", medium.dev, fs_type_name(medium.probe.type));
 		fatal(&err);
@@ -57,11 +61,13 @@ int main(int argc, char **argv)
 	maybe_break(&cfg, BREAK_MOUNT, "mount");
 
 	log_debug("found %s", medium.dev);
+	step_next("rootfs");
 	if (rootfs_mount(&cfg, &medium, &err) < 0)
 		fatal(&err);
 	maybe_break(&cfg, BREAK_SWITCH, "switch");
 
 	log_debug("root mounted");
+	step_next("switch");
 	log_step("Switching to the live root, running %s", cfg.init);
 	switch_root(&cfg, argv, started, &err);
 	fatal(&err);
