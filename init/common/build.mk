@@ -79,3 +79,17 @@ $(BUILD)/tests/test_helpers: tests/unit/test_helpers.c $(UT_HELPERS:%=$(BUILD)/h
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -o $@ $^ -lcmocka
 UNIT_TESTS += $(BUILD)/tests/test_helpers
+
+# Driver selection (select.c: which of the initrd's modules stage 1 loads) on fixture sysfs trees, against the PC
+# initrd's own module tables: the initrd unpacked under build/pc/initrd-tree.
+$(BUILD)/pc/initrd-tree.stamp: $(BUILD)/pc/initrd.img
+	rm -rf $(BUILD)/pc/initrd-tree && mkdir -p $(BUILD)/pc/initrd-tree
+	gzip -dc $< | (cd $(BUILD)/pc/initrd-tree && cpio --quiet -id 'lib/modules/*')
+	touch $@
+$(BUILD)/tests/test_select: tests/unit/test_select.c $(BUILD)/hostobj/common/select.o $(BUILD)/hostobj/common/coldplug.o \
+		$(BUILD)/hostobj/common/moddep.o $(BUILD)/hostobj/common/fileio.o $(BUILD)/hostobj/common/fileread.o \
+		$(BUILD)/hostobj/common/modload.o $(BUILD)/pc/initrd-tree.stamp
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) -DINITRD_MODDIR=\"$(BUILD)/pc/initrd-tree/lib/modules/$(PC_KVER)\" \
+		-o $@ $(filter %.c %.o,$^) -lcmocka
+UNIT_TESTS += $(BUILD)/tests/test_select

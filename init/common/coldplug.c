@@ -297,7 +297,20 @@ static int by_name(const void *a, const void *b)
 
 /* The subdirectory names of dirfd, sorted, so that a walk (and the order modules load in) is the same on
  * every boot and on fixture trees whatever order the filesystem lists them in. */
-static int subdirs(int dirfd, struct names *out)
+static bool listed(const char *const *list, const char *name)
+{
+	for (; list && *list; list++)
+		if (!strcmp(*list, name))
+			return true;
+	return false;
+}
+
+/* Directories below a device that hold its attributes, never a device with a driver to load: skipping them
+ * halves a walk (every device has power/, every disk queue/ and mq/, every NIC queues/ and statistics/). */
+static const char *const attribute_dirs[] = {"power", "queue", "mq", "holders", "slaves", "trace", "integrity",
+					     "statistics", "queues", "msi_irqs", NULL};
+
+static int subdirs(int dirfd, const char *const *skip, struct names *out)
 {
 	int dup_fd = dup(dirfd);
 	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
@@ -308,7 +321,8 @@ static int subdirs(int dirfd, struct names *out)
 	}
 	struct dirent *e;
 	while ((e = readdir(d)))
-		if (e->d_name[0] != '.' && (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) && names_add(out, e->d_name) < 0)
+		if (e->d_name[0] != '.' && (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) &&
+		    !listed(attribute_dirs, e->d_name) && !listed(skip, e->d_name) && names_add(out, e->d_name) < 0)
 			break;
 	closedir(d);
 	if (out->n > 1)
@@ -333,7 +347,7 @@ static void walk(struct coldplug *r, int dirfd, int depth)
 		}
 	}
 	struct names sub = {0};
-	if (depth >= MAX_DEPTH || subdirs(dirfd, &sub) < 0)
+	if (depth >= MAX_DEPTH || subdirs(dirfd, depth == 0 ? r->o->skip_top : NULL, &sub) < 0)
 		return;
 	for (size_t i = 0; i < sub.n; i++) {
 		int fd2 = openat(dirfd, sub.v[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

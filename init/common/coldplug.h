@@ -38,6 +38,7 @@ struct coldplug_opts {
 				     * 0: none */
 	coldplug_load_fn *load;     /* NULL: finit_module */
 	coldplug_accept_fn *accept; /* NULL: every device */
+	const char *const *skip_top; /* NULL-terminated names of /sys/devices subdirectories not to walk (NULL: none) */
 	coldplug_warn_fn *warn;     /* NULL: silent */
 	void *ctx;                  /* passed to load and warn */
 };

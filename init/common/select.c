@@ -102,12 +102,18 @@ static void warn_cb(void *ctx, const char *msg)
 		s->opts.warn(s->opts.ctx, msg);
 }
 
+/* The trees under /sys/devices that hold no bus a medium or NIC can sit on (virtual devices, CPUs and memory,
+ * the ACPI namespace, PnP, perf event sources): most of sysfs, not walked. */
+static const char *const not_buses[] = {"virtual", "system", "LNXSYSTM:00", "pnp0", "software", "tracepoint",
+					"breakpoint", "kprobe", "uprobe", "msr", "power", NULL};
+
 int select_start(struct select *s, const struct select_opts *opts, char *failed, size_t size)
 {
 	memset(s, 0, sizeof *s);
 	s->opts = *opts;
 	s->cp_opts = (struct coldplug_opts){.sysroot = opts->sysroot, .moddir = opts->moddir, .load = load_cb,
-					    .accept = wants_device, .warn = warn_cb, .ctx = s};
+					    .accept = wants_device, .skip_top = not_buses, .warn = warn_cb,
+					    .ctx = s};
 	int rc = coldplug_open(&s->cp, &s->cp_opts, &s->result, failed, size);
 	return rc < 0 ? rc : select_more(s, failed, size);
 }

@@ -8,9 +8,11 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/coldplug.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/steptime.h"
 #include "stage2/applets.h"
 #include "stage2/console.h"
 #include "stage2/fstab.h"
@@ -104,6 +106,7 @@ int init_main(int argc, char **argv)
 		fprintf(stderr, "init: must run as PID 1; to stop the system use poweroff, halt or reboot\n");
 		return 2;
 	}
+	int64_t started = boottime_us();
 	sigset_t handled, restore;
 	signals_block(&handled, &restore);
 	umask(022);
@@ -135,6 +138,9 @@ int init_main(int argc, char **argv)
 
 	char tty[64];
 	start_console(p, &cfg, tty, sizeof(tty));
+	int rc = steptime_append("stage2/ready", started, boottime_us());
+	if (rc < 0)
+		log_warn("unable to append to the timing record %s: %s", STEPTIME_FILE, strerror(-rc));
 	/* Printed even when quiet: the one line that says the system is up (tests and people wait for it). */
 	printf("[*] liveinit %s ready\n", LIVEINIT_VERSION);
 	fflush(stdout);

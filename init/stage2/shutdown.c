@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/steptime.h"
 #include "common/fileio.h"
 #include "common/log.h"
 #include "stage2/network.h"
@@ -425,23 +426,34 @@ static void unmount_filesystems(void)
 		log_error("unable to remount / read-only: %s", strerror(-rep.root_ro_err));
 }
 
+/* One line of the timing record per shutdown step, while /run is still there to hold it (the last steps'
+ * lines may find it unmounted or read-only: then only `debug` shows them). */
+static int64_t step_done(const char *name, int64_t start_us)
+{
+	int64_t now = boottime_us();
+	int rc = steptime_append(name, start_us, now);
+	if (rc < 0)
+		log_debug("unable to append %s to %s: %s", name, STEPTIME_FILE, strerror(-rc));
+	return now;
+}
+
 void shutdown_run(enum shutdown_kind kind, const struct live_config *cfg)
 {
 	long timeout_ms = (cfg->shutdown_timeout > 0 ? cfg->shutdown_timeout : 5) * 1000L;
-	long t0 = monotonic_ms();
+	int64_t t0 = boottime_us(), t = t0;
 	stop_processes(timeout_ms);
-	long t1 = monotonic_ms();
+	t = step_done("shutdown/processes", t);
 	net_stop(3000);
-	long t2 = monotonic_ms();
+	t = step_done("shutdown/network", t);
 	swap_off();
-	long t3 = monotonic_ms();
+	t = step_done("shutdown/swap", t);
 	unmount_filesystems();
-	long t4 = monotonic_ms();
+	t = step_done("shutdown/unmount", t);
 	int err = run_bounded(do_sync, NULL, SYNC_TIMEOUT_MS);
 	if (err)
 		log_error("sync did not finish: %s", strerror(err));
-	log_debug("shutdown took %ld ms: processes %ld, network %ld, swap %ld, unmount %ld, sync %ld", monotonic_ms() - t0,
-		  t1 - t0, t2 - t1, t3 - t2, t4 - t3, monotonic_ms() - t4);
+	t = step_done("shutdown/sync", t);
+	step_done("shutdown", t0);
 	log_step("Shutting down...");
 	tcdrain(STDOUT_FILENO); /* a serial console still sending the last lines */
 	int cmd = kind == SHUTDOWN_REBOOT ? RB_AUTOBOOT : kind == SHUTDOWN_HALT ? RB_HALT_SYSTEM : RB_POWER_OFF;
