@@ -46,6 +46,7 @@ int main(int argc, char **argv)
 		fatal(&err);
 	step_next("config");
 	read_config(&cfg);
+	steps_show_early();
 	step_next("modules");
 	modules_start(&cfg);
 	maybe_break(&cfg, BREAK_PREMOUNT, "premount");

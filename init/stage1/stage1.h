@@ -65,6 +65,8 @@ void steps_begin(int64_t started_us, const char *first);
 void step_next(const char *name);
 int64_t steps_end(void);
 void step_record(const char *name, int64_t start_us, int64_t end_us);
+/* The lines written before the command line said `debug`, printed now that it has. */
+void steps_show_early(void);
 
 /* util.c (mkdir -p is common/fileio.h) */
 int mount_fs(const char *src, const char *target, const char *type, unsigned long flags, const char *data,

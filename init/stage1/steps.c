@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "common/steptime.h"
 #include "stage1/stage1.h"
@@ -43,4 +44,17 @@ int64_t steps_end(void)
 	step_record(st.name, st.step_us, now);
 	step_record("stage1", st.started_us, now);
 	return now;
+}
+
+void steps_show_early(void)
+{
+	char buf[256];
+	if (file_read_small(STEPTIME_FILE, buf, sizeof buf) <= 0)
+		return;
+	for (char *line = buf, *next; *line; line = next) {
+		next = line + strcspn(line, "\n");
+		if (*next)
+			*next++ = '\0';
+		log_debug("timing: %s", line);
+	}
 }

@@ -428,12 +428,17 @@ static void unmount_filesystems(void)
 
 /* One line of the timing record per shutdown step, while /run is still there to hold it (the last steps'
  * lines may find it unmounted or read-only: then only `debug` shows them). */
+static void step_line(const char *name, int64_t start_us, int64_t end_us)
+{
+	int rc = steptime_append(name, start_us, end_us);
+	if (rc < 0)
+		log_debug("unable to append %s to %s: %s", name, STEPTIME_FILE, strerror(-rc));
+}
+
 static int64_t step_done(const char *name, int64_t start_us)
 {
 	int64_t now = boottime_us();
-	int rc = steptime_append(name, start_us, now);
-	if (rc < 0)
-		log_debug("unable to append %s to %s: %s", name, STEPTIME_FILE, strerror(-rc));
+	step_line(name, start_us, now);
 	return now;
 }
 
@@ -453,7 +458,7 @@ void shutdown_run(enum shutdown_kind kind, const struct live_config *cfg)
 	if (err)
 		log_error("sync did not finish: %s", strerror(err));
 	t = step_done("shutdown/sync", t);
-	step_done("shutdown", t0);
+	step_line("shutdown", t0, t);
 	log_step("Shutting down...");
 	tcdrain(STDOUT_FILENO); /* a serial console still sending the last lines */
 	int cmd = kind == SHUTDOWN_REBOOT ? RB_AUTOBOOT : kind == SHUTDOWN_HALT ? RB_HALT_SYSTEM : RB_POWER_OFF;
