@@ -190,7 +190,8 @@ def test_qemu_usb_stick_boot():
         for m in ("xhci_pci", "usb_storage", "sd_mod"):
             assert m in mods, mods
         assert mods.index("xhci_pci") < mods.index("usb_storage") < mods.index("sd_mod"), mods
-        assert not set(mods) & {"ahci", "virtio_pci", "sr_mod", "xen_blkfront"}, mods
+        # qemu's pc machine keeps its (empty) IDE CD drive: ata_piix and sr_mod are right there too.
+        assert not set(mods) & {"ahci", "virtio_pci", "xen_blkfront"}, mods
         assert q.poweroff(timeout=120) == 0
 
 
