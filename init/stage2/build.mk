@@ -26,6 +26,7 @@ STAGE2_HOBJ = $(patsubst init/%.c,$(BUILD)/hostobj/%.o,$(1))
 STAGE2_TEST_LIBS := -lcmocka
 
 STAGE2_UT_COMMON := init/common/fileio.c init/common/fileread.c init/common/clock.c init/common/pidfile.c init/common/spawn.c \
+	init/common/steptime.c \
 	init/common/netif.c
 $(BUILD)/tests/test_mountinfo: tests/unit/stage2/test_mountinfo.c $(call STAGE2_HOBJ,init/common/mountinfo.c)
 $(BUILD)/tests/test_fstab: tests/unit/stage2/test_fstab.c \
