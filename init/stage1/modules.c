@@ -205,8 +205,15 @@ void modules_start(const struct live_config *cfg)
 	if (cfg->platform == PLATFORM_UML)
 		return;
 	int down[2], up[2];
-	if (pipe2(down, O_CLOEXEC) < 0 || pipe2(up, O_CLOEXEC) < 0) {
+	if (pipe2(down, O_CLOEXEC) < 0) {
 		log_warn("unable to create a pipe for the module loader: %s; loading every module", strerror(errno));
+		load_listed();
+		return;
+	}
+	if (pipe2(up, O_CLOEXEC) < 0) {
+		log_warn("unable to create a pipe for the module loader: %s; loading every module", strerror(errno));
+		close(down[0]);
+		close(down[1]);
 		load_listed();
 		return;
 	}
