@@ -54,7 +54,7 @@ int main(int argc, char **argv)
 	step_next("medium");
 	if (media_find(&cfg, &medium, &err) < 0)
 		fatal(&err);
-	modules_stop(); /* the medium is there: no more drivers to load for it */
+	modules_found();
 	if (cfg.squashroot && medium.probe.type != FS_SQUASHFS) {
 		s1_fail(&err, "squashroot: %s holds %s, not a squashfs", medium.dev, fs_type_name(medium.probe.type));
 		fatal(&err);
@@ -65,6 +65,7 @@ int main(int argc, char **argv)
 	step_next("rootfs");
 	if (rootfs_mount(&cfg, &medium, &err) < 0)
 		fatal(&err);
+	modules_stop();
 	maybe_break(&cfg, BREAK_SWITCH, "switch");
 
 	log_debug("root mounted");

@@ -110,10 +110,13 @@ static void load_listed(void)
  * module (or the end of the first walk), then scans for the medium while the walks go on: a disk controller's
  * SCSI disks, virtio disks and USB sticks appear milliseconds after their bus driver, and the next walk loads
  * theirs.  A process, not a thread: fork is in stage 1 already, threads would add 4 KB to it.
- * The pipe: the child writes one byte when the first module is in, and stops walking when stage 1 closes its
- * end (modules_stop). */
+ * The pipes: the child writes one byte when the first module is in; stage 1 writes one when the medium is found
+ * (modules_found) and closes its end to stop the walks (modules_stop, before the initramfs goes). */
 
 #define WALK_PAUSE_MS 10
+/* Once the medium is found the walks go on, slower, until the switch: other disks (persistence, swap) may still
+ * be appearing behind their controllers, and they need their drivers before stage 1 looks at them. */
+#define WALK_PAUSE_FOUND_MS 100
 
 static struct {
 	pid_t pid;
@@ -130,11 +133,19 @@ static void bg_tell_first(void)
 	(void)w; /* stage 1 gone: nothing to tell */
 }
 
-/* Has stage 1 closed its end (or did the time run out)? */
-static bool bg_stopping(int64_t until_ms)
+/* Pause between walks, listening to stage 1: a byte means "the medium is found" (walk less often from now on),
+ * the end of the pipe "stop" (it wakes the pause at once).  Returns false when the walks should end (also when
+ * the time ran out). */
+static bool bg_pause(int64_t until_ms, unsigned *pause_ms)
 {
 	struct pollfd p = {.fd = bg.to_child, .events = POLLIN};
-	return poll(&p, 1, 0) > 0 || (until_ms && monotonic_ms() >= until_ms);
+	if (poll(&p, 1, (int)*pause_ms) > 0) {
+		char c;
+		if (read(bg.to_child, &c, 1) != 1)
+			return false;
+		*pause_ms = WALK_PAUSE_FOUND_MS;
+	}
+	return !until_ms || monotonic_ms() < until_ms;
 }
 
 /* select's loader: async_probe, a line in the timing record for each module inserted. */
@@ -174,10 +185,9 @@ static void bg_main(enum platform platform, int64_t until_ms)
 				.warn = bg_warn};
 	int rc = select_start(&sel, &o, failed, sizeof failed);
 	bg_tell_first(); /* a walk ended: stage 1 need not wait any longer, whatever it found */
-	while (rc >= 0 && !bg_stopping(until_ms)) {
-		usleep(WALK_PAUSE_MS * 1000);
+	unsigned pause_ms = WALK_PAUSE_MS;
+	while (rc >= 0 && bg_pause(until_ms, &pause_ms))
 		rc = select_more(&sel, failed, sizeof failed);
-	}
 	if (rc < 0)
 		log_warn("unable to read %s: %s; loading no more drivers", failed, strerror(-rc));
 	log_debug("modules: %u loaded, %u declined, %u failed, %u walks", sel.result.loaded, sel.result.declined,
@@ -241,6 +251,14 @@ void modules_start(const struct live_config *cfg)
 	while (read(up[0], &c, 1) < 0 && errno == EINTR)
 		;
 	close(up[0]);
+}
+
+void modules_found(void)
+{
+	if (bg.pid <= 0)
+		return;
+	ssize_t w = write(bg.to_child, "f", 1);
+	(void)w; /* the child has ended already: nothing to slow down */
 }
 
 void modules_stop(void)

@@ -29,9 +29,11 @@ int early_mounts(struct s1_error *err);
 /* modules.c: on PC and Xen, start loading the drivers of the storage devices present (common/select.h) in the
  * background and return as soon as the first one is in, so the medium scan overlaps the loading; elsewhere, or
  * with `allmodules`, load every module listed in liveinit.load (a missing one is reported, not fatal).
- * modules_stop() ends the background loading (before the switch: the initramfs goes away).
+ * modules_found() says the medium is there (the loading goes on, slower, for other disks); modules_stop() ends
+ * it (before the switch: the initramfs goes away).
  * module_need_fs() for a filesystem type right before it is mounted (fatal when missing). */
 void modules_start(const struct live_config *cfg);
+void modules_found(void);
 void modules_stop(void);
 int module_need_fs(const char *fstype, struct s1_error *err);
 int module_need_loop(struct s1_error *err);
