@@ -137,7 +137,7 @@ def test_qemu_boot_serial_coldplug_poweroff(base_hashes):
         assert "eth0" in q.shell("ls /sys/class/net").split()
         assert q.shell("cat /proc/sys/kernel/osrelease").strip() == make_var("PC_KVER")
         # Stage 1 loaded the CD's drivers only (PIIX IDE, SCSI CD), and its steps add up.
-        rows = steptimes.check_stage1(q.shell("cat /run/liveinit/timing"), q.output)
+        rows = steptimes.check_stage1(q.shell(steptimes.CAT), q.shell(steptimes.KMSG))
         mods = steptimes.modules(rows)
         assert "ata_piix" in mods and "sr_mod" in mods, mods
         assert not set(mods) & {"ahci", "virtio_pci", "xhci_pci", "usb_storage", "xen_blkfront"}, mods
@@ -172,7 +172,7 @@ def pc_kernel_boot(extra, append=""):
     """Debian's kernel and the PC initrd started by qemu itself (no boot loader: SeaBIOS boots neither from a
     USB stick nor from AHCI in every version), the ISO attached as the extra devices say."""
     return Qemu(kernel=os.path.join(BUILD, "pc", "vmlinuz"), initrd=os.path.join(BUILD, "pc", "initrd.img"),
-                append="console=ttyS0 " + append, extra=extra, nic=None, timeout=300)
+                append="console=ttyS0 " + append, extra=["-nic", "none"] + list(extra), nic=None, timeout=300)
 
 
 def test_qemu_usb_stick_boot():
@@ -185,7 +185,7 @@ def test_qemu_usb_stick_boot():
         q.expect(qemu.STAGE1, timeout=240)
         q.expect(uml.READY, timeout=240)
         assert re.search(r"Mounted /live/filesystem.squashfs from /dev/sd", q.output)
-        rows = steptimes.check_stage1(q.shell("cat /run/liveinit/timing"), q.output)
+        rows = steptimes.check_stage1(q.shell(steptimes.CAT), q.shell(steptimes.KMSG))
         mods = steptimes.modules(rows)
         for m in ("xhci_pci", "usb_storage", "sd_mod"):
             assert m in mods, mods
@@ -204,7 +204,7 @@ def test_qemu_ahci_disk_boot():
         q.expect(qemu.STAGE1, timeout=240)
         q.expect(uml.READY, timeout=240)
         assert re.search(r"Mounted /live/filesystem.squashfs from /dev/sd", q.output)
-        rows = steptimes.check_stage1(q.shell("cat /run/liveinit/timing"), q.output)
+        rows = steptimes.check_stage1(q.shell(steptimes.CAT), q.shell(steptimes.KMSG))
         mods = steptimes.modules(rows)
         assert "ahci" in mods and "sd_mod" in mods, mods
         assert mods.index("ahci") < mods.index("sd_mod"), mods

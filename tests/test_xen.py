@@ -90,7 +90,7 @@ def boot(harness, pc, tmp_path_factory):
         time.sleep(1)
         sh = Shell(m)
         b.out["hypervisor"] = sh.run("cat /sys/hypervisor/type")
-        b.out["timing"] = sh.run("cat /run/liveinit/timing")
+        b.out["timing"] = sh.run(steptimes.CAT)
         b.out["cmdline"] = sh.run("cat /proc/cmdline")
         b.out["mounts"] = sh.run("cat /proc/mounts")
         b.out["tty"] = sh.run("tty")
