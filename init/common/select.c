@@ -13,8 +13,10 @@ static int field(const char *modalias, const char *tag)
 	const char *p = strstr(modalias, tag);
 	if (!p)
 		return -1;
-	char hex[3] = {0};
-	memcpy(hex, p + strlen(tag), 2);
+	p += strlen(tag);
+	if (!p[0] || !p[1])
+		return -1; /* cut short */
+	char hex[3] = {p[0], p[1], '\0'};
 	char *end;
 	long v = strtol(hex, &end, 16);
 	return end == hex + 2 ? (int)v : -1;

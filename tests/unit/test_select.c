@@ -294,6 +294,10 @@ static void test_classes(void **state)
 	assert_false(select_wants(SELECT_STORAGE, PLATFORM_XEN, XEN_VIF));
 	assert_false(select_wants(SELECT_STORAGE, PLATFORM_PC, XEN_VBD));
 	assert_false(select_wants(SELECT_STORAGE, PLATFORM_PC, "pci:v00008086"));  /* truncated: no class */
+	assert_false(select_wants(SELECT_STORAGE, PLATFORM_PC, "pci:v00008086d00007010sv00001AF4sd00001100bc"));
+	assert_false(select_wants(SELECT_STORAGE, PLATFORM_PC, "pci:v00008086d00007010sv00001AF4sd00001100bc0"));
+	assert_false(select_wants(SELECT_STORAGE, PLATFORM_PC, "usb:v46F4p0001d0000dc00dsc00dp00ic"));
+	assert_false(select_wants(SELECT_STORAGE, PLATFORM_PC, "pci:v00008086d00007010sv00001AF4sd00001100bcZZ"));
 }
 
 /* The glob that replaced fnmatch in stage 1 agrees with fnmatch on every pattern of the initrd's modules.alias
