@@ -52,7 +52,7 @@ int main(int argc, char **argv)
 	maybe_break(&cfg, BREAK_PREMOUNT, "premount");
 
 	step_next("medium");
-	if (media_find(&cfg, &medium, &err) < 0)
+	if ((cfg.findiso[0] ? findiso_find(&cfg, &medium, &err) : media_find(&cfg, &medium, &err)) < 0)
 		fatal(&err);
 	modules_found();
 	if (cfg.squashroot && medium.probe.type != FS_SQUASHFS) {
@@ -63,8 +63,10 @@ int main(int argc, char **argv)
 
 	log_debug("found %s", medium.dev);
 	step_next("rootfs");
+	persistence_setup(&cfg, &medium);
 	if (rootfs_mount(&cfg, &medium, &err) < 0)
 		fatal(&err);
+	persistence_mount_dirs();
 	modules_stop();
 	maybe_break(&cfg, BREAK_SWITCH, "switch");
 
