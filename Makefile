@@ -11,7 +11,8 @@ HOSTCC    := gcc
 KINC      := $(BUILD)/include
 WARN      := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -DLIVEINIT_VERSION=\"$(VERSION)\"
 CFLAGS    := $(WARN) -Os -Iinit -isystem $(KINC) -ffunction-sections -fdata-sections -MMD -MP
-LDFLAGS   := -static -s -Wl,--gc-sections
+# noseparate-code: code and read-only data share pages instead of each padding to its own (4 KB of stage 1).
+LDFLAGS   := -static -s -Wl,--gc-sections -Wl,-z,noseparate-code
 HOSTCFLAGS:= $(WARN) -O1 -g -Iinit -MMD -MP
 PYTEST    := /usr/bin/python3 -m pytest -p no:cacheprovider -v -rfE
 

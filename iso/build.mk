@@ -123,4 +123,4 @@ $(BUILD)/live.iso: $(BUILD)/iso.stamp $(BUILD)/efi.img $(ISOHYBRID_MBR)
 iso: $(BUILD)/live.iso
 rootfs: $(BUILD)/root.squashfs $(BUILD)/root.img
 ALL += $(BUILD)/root.squashfs $(BUILD)/root.img $(BUILD)/live.iso
-BENCH += tests/bench_iso.py
+BENCH += tests/bench_iso.py tests/bench_speed.py

@@ -13,6 +13,7 @@ import subprocess
 import pytest
 
 import qemu
+import steptimes
 import uml
 from qemu import Qemu
 
@@ -138,6 +139,11 @@ def test_qemu_boot_serial_coldplug_poweroff(base_hashes):
         assert re.search(r"^e1000\s", q.shell("lsmod"), re.M)
         assert "eth0" in q.shell("ls /sys/class/net").split()
         assert q.shell("cat /proc/sys/kernel/osrelease").strip() == make_var("PC_KVER")
+        # Stage 1 loaded the CD's drivers only (PIIX IDE, SCSI CD), and its steps add up.
+        rows = steptimes.check_stage1(q.shell(steptimes.CAT), q.shell(steptimes.KMSG))
+        mods = steptimes.modules(rows)
+        assert "ata_piix" in mods and "sr_mod" in mods, mods
+        assert not set(mods) & {"ahci", "virtio_pci", "xhci_pci", "usb_storage", "xen_blkfront"}, mods
         status = q.poweroff(timeout=120)
         assert status == 0
     assert uml.sha256(ISO) == base_hashes["live.iso"]
@@ -162,6 +168,50 @@ def test_qemu_hybrid_disk_boot():
     with Qemu(usb=ISO) as q:
         boot_to_ready(q)
         assert re.search(r"Mounted /live/filesystem.squashfs from /dev/sd", q.output)
+        assert q.poweroff(timeout=120) == 0
+
+
+def pc_kernel_boot(extra, append=""):
+    """Debian's kernel and the PC initrd started by qemu itself (no boot loader: SeaBIOS boots neither from a
+    USB stick nor from AHCI in every version), the ISO attached as the extra devices say."""
+    return Qemu(kernel=os.path.join(BUILD, "pc", "vmlinuz"), initrd=os.path.join(BUILD, "pc", "initrd.img"),
+                append="console=ttyS0 " + append, extra=["-nic", "none"] + list(extra), nic=None, timeout=300)
+
+
+def test_qemu_usb_stick_boot():
+    """The live ISO on a USB stick (qemu-xhci + usb-storage), no CD: stage 1 must choose the USB host
+    controller's driver, then usb-storage for the stick, then sd_mod for its disk."""
+    stick = ["-device", "qemu-xhci,id=xhci",
+             "-drive", "if=none,id=stick,format=raw,snapshot=on,file=" + ISO,
+             "-device", "usb-storage,bus=xhci.0,drive=stick"]
+    with pc_kernel_boot(stick) as q:
+        q.expect(qemu.STAGE1, timeout=240)
+        q.expect(uml.READY, timeout=240)
+        assert re.search(r"Mounted /live/filesystem.squashfs from /dev/sd", q.output)
+        rows = steptimes.check_stage1(q.shell(steptimes.CAT), q.shell(steptimes.KMSG))
+        mods = steptimes.modules(rows)
+        for m in ("xhci_pci", "usb_storage", "sd_mod"):
+            assert m in mods, mods
+        assert mods.index("xhci_pci") < mods.index("usb_storage") < mods.index("sd_mod"), mods
+        # qemu's pc machine keeps its (empty) IDE CD drive: ata_piix and sr_mod are right there too.
+        assert not set(mods) & {"ahci", "virtio_pci", "xen_blkfront"}, mods
+        assert q.poweroff(timeout=120) == 0
+
+
+def test_qemu_ahci_disk_boot():
+    """The live ISO as a SATA disk on q35's AHCI controller: stage 1 must choose ahci (by the controller's PCI
+    class) and sd_mod, and no PIIX IDE driver (q35 has none)."""
+    ahci = ["-M", "q35", "-drive", "if=none,id=d0,format=raw,snapshot=on,file=" + ISO,
+            "-device", "ide-hd,drive=d0,bus=ide.0"]
+    with pc_kernel_boot(ahci) as q:
+        q.expect(qemu.STAGE1, timeout=240)
+        q.expect(uml.READY, timeout=240)
+        assert re.search(r"Mounted /live/filesystem.squashfs from /dev/sd", q.output)
+        rows = steptimes.check_stage1(q.shell(steptimes.CAT), q.shell(steptimes.KMSG))
+        mods = steptimes.modules(rows)
+        assert "ahci" in mods and "sd_mod" in mods, mods
+        assert mods.index("ahci") < mods.index("sd_mod"), mods
+        assert not set(mods) & {"ata_piix", "virtio_pci", "xhci_pci", "usb_storage"}, mods
         assert q.poweroff(timeout=120) == 0
 
 

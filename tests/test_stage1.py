@@ -1,10 +1,12 @@
 """Stage 1 boot tests in real UML guests (Debian's user-mode-linux kernel, our initrd and images)."""
 import os
+import re
 import shutil
 import subprocess
 
 import pytest
 
+import steptimes
 import uml
 
 B = uml.BUILD
@@ -34,6 +36,38 @@ def test_iso_mode(guests):
     # and /init is not in the new root.
     g.shell("test ! -e /init")
     assert g.last_status == 0
+    # The timing record: stage 1's steps add up; UML loads no drivers (its disks are built in).
+    rows = steptimes.check_stage1(g.shell(steptimes.CAT), g.shell(steptimes.KMSG))
+    assert steptimes.modules(rows) == []
+    assert g.poweroff() == 0
+
+
+def test_timing_record_debug_and_shutdown(guests):
+    """`debug` prints each line of the timing record as it is written, the shutdown's steps included (they go
+    to /run/liveinit/timing too, which is gone with the guest: the console is where a test can see them)."""
+    g = guests([INITRD, "root=/dev/ubda", "ubdar=" + os.path.join(B, "live.iso"), "uml", "debug"])
+    ready_shell(g)
+    text = g.shell(steptimes.CAT)
+    rows = steptimes.check_stage1(text, g.shell(steptimes.KMSG))
+    for name, start, dur in rows:
+        assert "timing: %s %d %d" % (name, start, dur) in g.output, name
+    assert g.poweroff() == 0
+    shown = re.findall(r"timing: (shutdown\S*) (\d+) (\d+)", g.output)
+    names = [n for n, _, _ in shown]
+    assert names == ["shutdown/processes", "shutdown/network", "shutdown/swap", "shutdown/sync", "shutdown"], names
+    assert sum(int(d) for n, _, d in shown[:-1]) == int(shown[-1][2])
+
+
+def test_allmodules_loads_the_whole_list(guests):
+    """allmodules: every module of liveinit.load at start (the old way), before the medium is looked for."""
+    g = guests([INITRD, "root=/dev/ubda", "ubdar=" + os.path.join(B, "live.iso"), "uml", "allmodules", "debug"])
+    ready_shell(g)
+    out = g.output
+    start = out.find("loading every module of the initrd (allmodules)")
+    assert start >= 0, "allmodules was not taken"
+    for mod in ("overlay", "loop", "squashfs", "isofs"):
+        assert re.search(r"loaded \S*/%s\.ko" % mod, out[start:]), mod
+    assert out.find("timing: stage1/modules") > out.find("/isofs.ko", start)
     assert g.poweroff() == 0
 
 

@@ -15,6 +15,7 @@ import time
 import pytest
 
 import fsmatrix
+import steptimes
 import xenvm
 
 REPO = xenvm.REPO
@@ -99,6 +100,7 @@ def boot(harness, pc, tmp_path_factory):
         time.sleep(1)
         sh = Shell(m)
         b.out["hypervisor"] = sh.run("cat /sys/hypervisor/type")
+        b.out["timing"] = sh.run(steptimes.CAT)
         b.out["cmdline"] = sh.run("cat /proc/cmdline")
         b.out["mounts"] = sh.run("cat /proc/mounts")
         b.out["tty"] = sh.run("tty")
@@ -166,6 +168,12 @@ def test_ready_line_on_xen(boot):
     console = domu_console(boot)
     assert re.search(r"stage 1 on xen", console), "stage 1 did not report the xen platform"
     assert re.search(r"Mounted /live/filesystem.squashfs from /dev/xvda", console)
+
+
+def test_stage1_loads_only_xen_drivers(boot):
+    """In a domU stage 1 loads the vbd's driver and nothing for PC hardware; its steps add up."""
+    rows = steptimes.check_stage1(need(boot, "timing"), domu_console(boot))
+    assert steptimes.modules(rows) == ["xen_blkfront"], rows
 
 
 def test_hypervisor_is_xen(boot):

@@ -12,3 +12,4 @@ static int64_t read_us(clockid_t id)
 int64_t monotonic_us(void) { return read_us(CLOCK_MONOTONIC); }
 int64_t monotonic_ms(void) { return read_us(CLOCK_MONOTONIC) / 1000; }
 int64_t boottime_ms(void) { return read_us(CLOCK_BOOTTIME) / 1000; }
+int64_t boottime_us(void) { return read_us(CLOCK_BOOTTIME); }

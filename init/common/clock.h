@@ -10,5 +10,7 @@ int64_t monotonic_us(void);
 
 /* CLOCK_BOOTTIME: keeps counting across suspend, as a DHCP lease does. */
 int64_t boottime_ms(void);
+int64_t boottime_us(void);
+/* CLOCK_BOOTTIME also starts when the kernel does: the timing record (common/steptime.h) uses it. */
 
 #endif

@@ -228,6 +228,7 @@ static bool apply_flag(struct live_config *cfg, const char *key)
 		{"quiet", offsetof(struct live_config, quiet)},
 		{"debug", offsetof(struct live_config, debug)},
 		{"check", offsetof(struct live_config, check)},
+		{"allmodules", offsetof(struct live_config, all_modules)},
 		{"noswap", offsetof(struct live_config, noswap)},
 		{"persistence", offsetof(struct live_config, persistence)},
 		{"persistence-read-only", offsetof(struct live_config, persistence_ro)},

@@ -36,6 +36,8 @@ struct live_config {
 	enum break_point brk;                /* break=premount|mount|switch (bare `break` = premount) */
 	bool quiet, debug;
 	bool check;                          /* check: verify the medium's checksum before mounting */
+	bool all_modules;                    /* allmodules: stage 1 loads every module of the initrd, not only the
+					      * drivers of the devices present (odd hardware) */
 
 	/* stage 2 */
 	char hostname[64];                   /* hostname=, default "live" */

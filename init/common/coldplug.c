@@ -20,8 +20,6 @@
 #define DEFAULT_PASSES 4
 #define MAX_DEPTH 48 /* /sys/devices is a tree well under this; bounds a fixture with a loop */
 
-/* ---- one coldplug run ---- */
-
 struct names {
 	char **v;
 	size_t n, cap;
@@ -59,7 +57,7 @@ static void names_free(struct names *s)
 	memset(s, 0, sizeof *s);
 }
 
-struct run {
+struct coldplug {
 	const struct coldplug_opts *o;
 	struct coldplug_result *res;
 	struct moddep md;
@@ -70,8 +68,8 @@ struct run {
 	bool device_matched;
 };
 
-static void warnf(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warnf(struct run *r, const char *fmt, ...)
+static void warnf(struct coldplug *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warnf(struct coldplug *r, const char *fmt, ...)
 {
 	if (!r->o->warn)
 		return;
@@ -90,15 +88,17 @@ static int finit_loader(void *ctx, const char *path)
 }
 
 /* The kernel lists every loaded module (and built-ins with parameters) in /sys/module. */
-static bool already_loaded(const struct run *r, const char *name)
+static bool already_loaded(const struct coldplug *r, const char *name)
 {
 	char path[600];
 	snprintf(path, sizeof path, "%s/sys/module/%s", r->o->sysroot ? r->o->sysroot : "", name);
 	return access(path, F_OK) == 0;
 }
 
-/* Insert one module file; returns false when it failed (the module needing it fails too). */
-static bool insert(struct run *r, const char *rel)
+/* Insert one module file; returns false when it failed (the module needing it fails too).  A module that finds
+ * no device of its own is no failure of the chain: softdeps name accelerated variants (crct10dif-pclmul before
+ * crc-t10dif, for sd_mod) that decline on a CPU without the instructions, and what needs them goes on. */
+static bool insert(struct coldplug *r, const char *rel)
 {
 	if (names_has(&r->inserted, rel))
 		return true;
@@ -109,7 +109,8 @@ static bool insert(struct run *r, const char *rel)
 	enum modload_outcome out = modload_outcome(rc);
 	if (out == MODLOAD_NO_DEVICE) {
 		r->res->declined++;
-		return false;
+		names_add(&r->inserted, rel);
+		return true;
 	}
 	if (out == MODLOAD_FAILED) {
 		r->res->failed++;
@@ -126,7 +127,7 @@ static bool insert(struct run *r, const char *rel)
 
 static int load_module(void *ctx, const char *module)
 {
-	struct run *r = ctx;
+	struct coldplug *r = ctx;
 	r->device_matched = true;
 	char name[128];
 	moddep_normalise(module, name, sizeof name);
@@ -152,7 +153,7 @@ static int load_module(void *ctx, const char *module)
 	return 0;
 }
 
-static void device(struct run *r, const char *modalias)
+static void device(struct coldplug *r, const char *modalias)
 {
 	/* The CPU's modalias ("cpu:type:x86,...:feature:...") matches the accelerated crypto (crc32c-intel,
 	 * aesni-intel, sha256-ssse3 ...) the root carries for filesystems; those load with their generic versions
@@ -160,15 +161,57 @@ static void device(struct run *r, const char *modalias)
 	 * under TCG). */
 	if (strncmp(modalias, "cpu:", 4) == 0)
 		return;
+	if (r->o->accept && !r->o->accept(r->o->ctx, modalias))
+		return;
 	r->res->devices++;
 	r->device_matched = false;
 	alias_match(&r->md.aliases, modalias, load_module, r);
 	r->res->matched += r->device_matched;
 }
 
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The subdirectory names of dirfd, sorted, so that a walk (and the order modules load in) is the same on
+ * every boot and on fixture trees whatever order the filesystem lists them in. */
+static bool listed(const char *const *list, const char *name)
+{
+	for (; list && *list; list++)
+		if (!strcmp(*list, name))
+			return true;
+	return false;
+}
+
+/* Directories below a device that hold its attributes, never a device with a driver to load: skipping them
+ * halves a walk (every device has power/, every disk queue/ and mq/, every NIC queues/ and statistics/). */
+static const char *const attribute_dirs[] = {"power", "queue", "mq", "holders", "slaves", "trace", "integrity",
+					     "statistics", "queues", "msi_irqs", NULL};
+
+static int subdirs(int dirfd, const char *const *skip, struct names *out)
+{
+	int dup_fd = dup(dirfd);
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	if (!d) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return -errno;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' && (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) &&
+		    !listed(attribute_dirs, e->d_name) && !listed(skip, e->d_name) && names_add(out, e->d_name) < 0)
+			break;
+	closedir(d);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof *out->v, by_name);
+	return 0;
+}
+
 /* Read dirfd/modalias when present; then recurse into subdirectories (never through symlinks: sysfs links
  * every device from several places, and "subsystem"/"driver" links point back up the tree). */
-static void walk(struct run *r, int dirfd, int depth)
+static void walk(struct coldplug *r, int dirfd, int depth)
 {
 	int fd = openat(dirfd, "modalias", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
@@ -182,28 +225,17 @@ static void walk(struct run *r, int dirfd, int depth)
 				device(r, buf);
 		}
 	}
-	if (depth >= MAX_DEPTH)
+	struct names sub = {0};
+	if (depth >= MAX_DEPTH || subdirs(dirfd, depth == 0 ? r->o->skip_top : NULL, &sub) < 0)
 		return;
-	int dup_fd = dup(dirfd);
-	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
-	if (!d) {
-		if (dup_fd >= 0)
-			close(dup_fd);
-		return;
-	}
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
-			continue;
-		int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub < 0)
+	for (size_t i = 0; i < sub.n; i++) {
+		int fd2 = openat(dirfd, sub.v[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd2 < 0)
 			continue; /* not a directory (DT_UNKNOWN), a symlink, or gone meanwhile */
-		walk(r, sub, depth + 1);
-		close(sub);
+		walk(r, fd2, depth + 1);
+		close(fd2);
 	}
-	closedir(d);
+	names_free(&sub);
 }
 
 static void pause_ms(unsigned ms)
@@ -213,53 +245,88 @@ static void pause_ms(unsigned ms)
 		;
 }
 
-static int run_passes(struct run *r, char *failed, size_t size)
+/* One walk of /sys/devices; returns the number of module files it inserted, or -errno. */
+static int one_pass(struct coldplug *r, char *failed, size_t size)
 {
 	char devices[600];
 	snprintf(devices, sizeof devices, "%s/sys/devices", r->o->sysroot ? r->o->sysroot : "");
-	unsigned max = r->o->max_passes ? r->o->max_passes : DEFAULT_PASSES;
-	do {
-		if (r->res->passes && r->o->settle_ms)
-			pause_ms(r->o->settle_ms);
-		int top = open(devices, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (top < 0) {
-			snprintf(failed, size, "%s", devices);
-			return -errno;
-		}
-		r->res->devices = r->res->matched = 0;
-		r->loaded_now = 0;
-		r->res->passes++;
-		walk(r, top, 0);
-		close(top);
-	} while (r->loaded_now > 0 && r->res->passes < max);
+	int top = open(devices, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (top < 0) {
+		int err = errno;
+		snprintf(failed, size, "%s", devices);
+		return -err;
+	}
+	r->res->devices = r->res->matched = 0;
+	r->loaded_now = 0;
+	r->res->passes++;
+	walk(r, top, 0);
+	close(top);
+	return (int)r->loaded_now;
+}
+
+int coldplug_open(struct coldplug **out, const struct coldplug_opts *o, struct coldplug_result *res, char *failed,
+		  size_t size)
+{
+	struct coldplug *r = calloc(1, sizeof *r);
+	*out = NULL;
+	if (!r) {
+		snprintf(failed, size, "memory");
+		return -ENOMEM;
+	}
+	r->o = o;
+	r->res = res;
+	memset(res, 0, sizeof *res);
+	if (o->moddir) {
+		snprintf(r->moddir, sizeof r->moddir, "%s", o->moddir);
+	} else {
+		struct utsname u;
+		uname(&u); /* cannot fail with a valid buffer */
+		snprintf(r->moddir, sizeof r->moddir, "/lib/modules/%s", u.release);
+	}
+	int rc = moddep_load(&r->md, r->moddir, failed, size);
+	if (rc < 0) {
+		free(r);
+		return rc;
+	}
+	if (!r->md.aliases.text) { /* moddep_load takes a missing modules.alias as "no aliases"; coldplug needs it */
+		snprintf(failed, size, "%s/modules.alias", r->moddir);
+		moddep_free(&r->md);
+		free(r);
+		return -ENOENT;
+	}
+	*out = r;
 	return 0;
+}
+
+int coldplug_pass(struct coldplug *r, char *failed, size_t size)
+{
+	return one_pass(r, failed, size);
+}
+
+void coldplug_close(struct coldplug *r)
+{
+	if (!r)
+		return;
+	moddep_free(&r->md);
+	names_free(&r->tried);
+	names_free(&r->inserted);
+	free(r);
 }
 
 int coldplug_scan(const struct coldplug_opts *o, struct coldplug_result *res, char *failed, size_t size)
 {
-	struct run r = {.o = o, .res = res};
-	memset(res, 0, sizeof *res);
-	if (o->moddir) {
-		snprintf(r.moddir, sizeof r.moddir, "%s", o->moddir);
-	} else {
-		struct utsname u;
-		if (uname(&u) < 0)
-			return -errno;
-		snprintf(r.moddir, sizeof r.moddir, "/lib/modules/%s", u.release);
-	}
-	int rc = moddep_load(&r.md, r.moddir, failed, size);
+	struct coldplug *r;
+	int rc = coldplug_open(&r, o, res, failed, size);
 	if (rc < 0)
 		return rc;
-	if (!r.md.aliases.text) { /* moddep_load takes a missing modules.alias as "no aliases"; coldplug needs it */
-		snprintf(failed, size, "%s/modules.alias", r.moddir);
-		moddep_free(&r.md);
-		return -ENOENT;
-	}
-	rc = run_passes(&r, failed, size);
-	moddep_free(&r.md);
-	names_free(&r.tried);
-	names_free(&r.inserted);
-	return rc;
+	unsigned max = o->max_passes ? o->max_passes : DEFAULT_PASSES;
+	do {
+		if (res->passes && o->settle_ms)
+			pause_ms(o->settle_ms);
+		rc = one_pass(r, failed, size);
+	} while (rc > 0 && res->passes < max);
+	coldplug_close(r);
+	return rc < 0 ? rc : 0;
 }
 
 int coldplug_run(const char *sysroot, const char *moddir, coldplug_warn_fn *warn, void *ctx,

@@ -1,6 +1,6 @@
 /* Coldplug without udev: load the module of every device the kernel already knows about.
  * Each device directory under /sys/devices with a `modalias` file is matched against the patterns of
- * modules.alias (as modprobe does, with fnmatch); every matching module is loaded with its dependencies
+ * modules.alias (as modprobe does, fnmatch-style); every matching module is loaded with its dependencies
  * (modules.dep), dependencies first.  Loading a bus driver makes new devices appear (virtio_pci -> virtio
  * devices, a USB host controller -> USB devices), so the walk repeats while the previous pass loaded something.
  *
@@ -9,9 +9,8 @@
 #ifndef LIVEINIT_COLDPLUG_H
 #define LIVEINIT_COLDPLUG_H
 
+#include <stdbool.h>
 #include <stddef.h>
-
-#include "common/moddep.h"
 
 struct coldplug_result {
 	unsigned passes;    /* walks of /sys/devices */
@@ -27,6 +26,9 @@ typedef void coldplug_warn_fn(void *ctx, const char *msg);
 /* Insert one module file; return 0 or -errno, read with common/modload.h's modload_outcome (-EEXIST: already
  * loaded, -ENODEV/-ENXIO: declined).  Default: modload_file(path, 0). */
 typedef int coldplug_load_fn(void *ctx, const char *path);
+/* Which devices to consider, by modalias: false skips the device (common/select.c: stage 1 takes only the buses
+ * that can hold the medium).  Default: every device. */
+typedef bool coldplug_accept_fn(void *ctx, const char *modalias);
 
 struct coldplug_opts {
 	const char *sysroot;        /* prefix for /sys: "" for the real one, a fixture tree in tests */
@@ -35,6 +37,8 @@ struct coldplug_opts {
 	unsigned settle_ms;         /* pause before a repeat walk, for devices a bus probes asynchronously (USB);
 				     * 0: none */
 	coldplug_load_fn *load;     /* NULL: finit_module */
+	coldplug_accept_fn *accept; /* NULL: every device */
+	const char *const *skip_top; /* NULL-terminated names of /sys/devices subdirectories not to walk (NULL: none) */
 	coldplug_warn_fn *warn;     /* NULL: silent */
 	void *ctx;                  /* passed to load and warn */
 };
@@ -47,5 +51,17 @@ int coldplug_run(const char *sysroot, const char *moddir, coldplug_warn_fn *warn
 
 /* The same with every knob; on -errno, failed (size bytes) names the file that could not be read. */
 int coldplug_scan(const struct coldplug_opts *opts, struct coldplug_result *result, char *failed, size_t size);
+
+/* The same in steps, for a caller that walks again while it waits for devices to appear (stage 1, common/select.h).
+ * coldplug_open reads modules.dep and modules.alias (opts and result must outlive the session);
+ * each coldplug_pass walks /sys/devices once and returns the number of module files it inserted (a module is
+ * tried once per session), or -errno with failed naming /sys/devices. */
+struct coldplug;
+int coldplug_open(struct coldplug **c, const struct coldplug_opts *opts, struct coldplug_result *result,
+		  char *failed, size_t size);
+int coldplug_pass(struct coldplug *c, char *failed, size_t size);
+void coldplug_close(struct coldplug *c);
+
+/* The alias table (alias_load, alias_match, alias_glob) is in common/moddep.h. */
 
 #endif

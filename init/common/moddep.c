@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,6 +146,75 @@ void alias_free(struct alias_table *t)
 	memset(t, 0, sizeof *t);
 }
 
+/* One bracket expression at *pp ("[abc]", "[0-9]", "[!a]" / "[^a]"); advances *pp past it.  A '[' without
+ * its ']' matches itself, as fnmatch does. */
+static bool class_match(const char **pp, char c)
+{
+	const char *p = *pp + 1;
+	bool negate = *p == '!' || *p == '^';
+	p += negate;
+	const char *start = p;
+	bool hit = false;
+	for (; *p && (*p != ']' || p == start); p++) {
+		if (p[1] == '-' && p[2] && p[2] != ']') {
+			hit |= c >= p[0] && c <= p[2];
+			p += 2;
+		} else {
+			hit |= c == *p;
+		}
+	}
+	if (!*p) { /* unterminated: a literal '[' */
+		*pp += 1;
+		return c == '[';
+	}
+	*pp = p + 1;
+	return hit != negate;
+}
+
+/* fnmatch(pattern, s, 0) for the ASCII patterns of modules.alias ('*', '?', '[...]', '\\'), without libc's
+ * multibyte machinery (16 KB of the static stage 1).  Backtracks only to the last '*'. */
+bool alias_glob(const char *p, const char *s)
+{
+	const char *star_p = NULL, *star_s = NULL;
+	for (;;) {
+		if (*p == '*') {
+			while (*p == '*')
+				p++;
+			star_p = p;
+			star_s = s;
+			continue;
+		}
+		if (!*s) {
+			if (!*p)
+				return true;
+		} else {
+			const char *q = p;
+			bool ok;
+			if (*q == '?') {
+				ok = true;
+				q++;
+			} else if (*q == '[') {
+				ok = class_match(&q, *s);
+			} else if (*q == '\\' && q[1]) {
+				ok = q[1] == *s;
+				q += 2;
+			} else {
+				ok = *q && *q == *s;
+				q++;
+			}
+			if (ok) {
+				p = q;
+				s++;
+				continue;
+			}
+		}
+		if (!star_p || !*star_s)
+			return false;
+		p = star_p;
+		s = ++star_s;
+	}
+}
+
 int alias_match(const struct alias_table *t, const char *name, int (*fn)(void *ctx, const char *module),
 		void *ctx)
 {
@@ -156,7 +224,7 @@ int alias_match(const struct alias_table *t, const char *name, int (*fn)(void *c
 		/* Most patterns differ from a given name within their literal prefix ("pci:v00008086d..."). */
 		if (e->literal > len || memcmp(e->pattern, name, e->literal) != 0)
 			continue;
-		if (fnmatch(e->pattern, name, 0) != 0)
+		if (!alias_glob(e->pattern, name))
 			continue;
 		int rc = fn(ctx, e->module);
 		if (rc)

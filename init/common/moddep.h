@@ -7,6 +7,7 @@
 #ifndef LIVEINIT_MODDEP_H
 #define LIVEINIT_MODDEP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct moddep_entry {
@@ -73,5 +74,8 @@ void alias_free(struct alias_table *t);
  * Stops and returns fn's value when it is non-zero. */
 int alias_match(const struct alias_table *t, const char *name, int (*fn)(void *ctx, const char *module),
 		void *ctx);
+/* fnmatch(pattern, s, 0) for modules.alias patterns (ASCII: '*', '?', '[...]', backslash), without libc's
+ * multibyte machinery (16 KB of the static stage 1). */
+bool alias_glob(const char *pattern, const char *s);
 
 #endif

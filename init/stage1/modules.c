@@ -1,14 +1,22 @@
 /* Kernel modules from the initrd: /lib/modules/<release>/ holds the .ko files mkinitrd packed, a trimmed
- * modules.dep, modules.builtin, and liveinit.load (the modules to load at start, one name a line). */
+ * modules.dep and modules.alias, modules.builtin, and liveinit.load (every packed module by name: what
+ * `allmodules` loads).  On PC and Xen stage 1 loads only the drivers of the storage devices present; filesystems
+ * and loop are loaded when the medium needs them (module_need_fs, module_need_loop). */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/moddep.h"
 #include "common/modload.h"
+#include "common/select.h"
 #include "stage1/stage1.h"
 
 static void module_dir(char *buf, size_t size)
@@ -71,7 +79,7 @@ static int load(const char *name, struct s1_error *err)
 }
 
 /* The modules listed in liveinit.load, against one reading of modules.dep; failures only warn. */
-void modules_load_initial(void)
+static void load_listed(void)
 {
 	char dir[320], path[400], failed[512], line[128];
 	module_dir(dir, sizeof dir);
@@ -95,6 +103,172 @@ void modules_load_initial(void)
 	if (rc == 0)
 		moddep_free(&md);
 	fclose(f);
+}
+
+/* ---- the drivers of the storage devices present, loaded in the background ----
+ * A child process walks /sys/devices (common/select.h) and loads what matches; stage 1 waits only for the first
+ * module (or the end of the first walk), then scans for the medium while the walks go on: a disk controller's
+ * SCSI disks, virtio disks and USB sticks appear milliseconds after their bus driver, and the next walk loads
+ * theirs.  A process, not a thread: fork is in stage 1 already, threads would add 4 KB to it.
+ * The pipes: the child writes one byte when the first module is in; stage 1 writes one when the medium is found
+ * (modules_found) and closes its end to stop the walks (modules_stop, before the initramfs goes). */
+
+#define WALK_PAUSE_MS 10
+/* Once the medium is found the walks go on, slower, until the switch: other disks (persistence, swap) may still
+ * be appearing behind their controllers, and they need their drivers before stage 1 looks at them. */
+#define WALK_PAUSE_FOUND_MS 100
+
+static struct {
+	pid_t pid;
+	int to_child, from_child;
+	bool first_sent;
+} bg = {.pid = -1, .to_child = -1, .from_child = -1};
+
+static void bg_tell_first(void)
+{
+	if (bg.first_sent)
+		return;
+	bg.first_sent = true;
+	ssize_t w = write(bg.from_child, "1", 1);
+	(void)w; /* stage 1 gone: nothing to tell */
+}
+
+/* Pause between walks, listening to stage 1: a byte means "the medium is found" (walk less often from now on),
+ * the end of the pipe "stop" (it wakes the pause at once).  Returns false when the walks should end (also when
+ * the time ran out). */
+static bool bg_pause(int64_t until_ms, unsigned *pause_ms)
+{
+	struct pollfd p = {.fd = bg.to_child, .events = POLLIN};
+	if (poll(&p, 1, (int)*pause_ms) > 0) {
+		char c;
+		if (read(bg.to_child, &c, 1) != 1)
+			return false;
+		*pause_ms = WALK_PAUSE_FOUND_MS;
+	}
+	return !until_ms || monotonic_ms() < until_ms;
+}
+
+/* select's loader: async_probe, a line in the timing record for each module inserted. */
+static int bg_load(void *ctx, const char *path)
+{
+	(void)ctx;
+	int64_t t0 = boottime_us();
+	int rc = modload_file(path, MODLOAD_ASYNC_PROBE);
+	enum modload_outcome out = modload_outcome(rc);
+	char name[80], line[100];
+	moddep_normalise(path, name, sizeof name);
+	snprintf(line, sizeof line, "module/%s", name);
+	if (out == MODLOAD_LOADED || out == MODLOAD_NO_DEVICE)
+		step_record(line, t0, boottime_us());
+	if (out == MODLOAD_NO_DEVICE)
+		log_debug("module %s: no such device here", path);
+	if (out == MODLOAD_LOADED) {
+		log_debug("loaded %s", path);
+		bg_tell_first();
+	}
+	return rc;
+}
+
+static void bg_warn(void *ctx, const char *msg)
+{
+	(void)ctx;
+	log_warn("%s", msg);
+}
+
+/* The child: walk until told to stop; never returns. */
+static void bg_main(enum platform platform, int64_t until_ms)
+{
+	char dir[320], failed[600];
+	module_dir(dir, sizeof dir);
+	struct select sel;
+	struct select_opts o = {.classes = SELECT_STORAGE, .platform = platform, .moddir = dir, .load = bg_load,
+				.warn = bg_warn};
+	int rc = select_start(&sel, &o, failed, sizeof failed);
+	bg_tell_first(); /* a walk ended: stage 1 need not wait any longer, whatever it found */
+	unsigned pause_ms = WALK_PAUSE_MS;
+	while (rc >= 0 && bg_pause(until_ms, &pause_ms))
+		rc = select_more(&sel, failed, sizeof failed);
+	if (rc < 0)
+		log_warn("unable to read %s: %s; loading no more drivers", failed, strerror(-rc));
+	log_debug("modules: %u loaded, %u declined, %u failed, %u walks", sel.result.loaded, sel.result.declined,
+		  sel.result.failed, sel.result.passes);
+	_exit(rc < 0);
+}
+
+/* Does this initrd carry modules.alias (mkinitrd writes it with the modules)? */
+static bool have_aliases(void)
+{
+	char dir[320], path[400];
+	module_dir(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/modules.alias", dir);
+	return access(path, F_OK) == 0;
+}
+
+void modules_start(const struct live_config *cfg)
+{
+	if (cfg->all_modules || (cfg->platform != PLATFORM_UML && !have_aliases())) {
+		log_debug("loading every module of the initrd%s", cfg->all_modules ? " (allmodules)" : "");
+		load_listed();
+		return;
+	}
+	/* UML's disks are built in; its initrd holds only filesystems, loaded when the medium needs them. */
+	if (cfg->platform == PLATFORM_UML)
+		return;
+	int down[2], up[2];
+	if (pipe2(down, O_CLOEXEC) < 0) {
+		log_warn("unable to create a pipe for the module loader: %s; loading every module", strerror(errno));
+		load_listed();
+		return;
+	}
+	if (pipe2(up, O_CLOEXEC) < 0) {
+		log_warn("unable to create a pipe for the module loader: %s; loading every module", strerror(errno));
+		close(down[0]);
+		close(down[1]);
+		load_listed();
+		return;
+	}
+	int64_t until_ms = cfg->rootwait ? 0 : monotonic_ms() + (int64_t)cfg->rootdelay * 1000;
+	fflush(NULL); /* the child's stdio buffers start empty */
+	bg.pid = fork();
+	if (bg.pid == 0) {
+		close(down[1]);
+		close(up[0]);
+		bg.to_child = down[0];
+		bg.from_child = up[1];
+		bg_main(cfg->platform, until_ms);
+	}
+	close(down[0]);
+	close(up[1]);
+	if (bg.pid < 0) {
+		log_warn("unable to start the module loader: fork: %s; loading every module", strerror(errno));
+		close(down[1]);
+		close(up[0]);
+		load_listed();
+		return;
+	}
+	bg.to_child = down[1];
+	char c;
+	while (read(up[0], &c, 1) < 0 && errno == EINTR)
+		;
+	close(up[0]);
+}
+
+void modules_found(void)
+{
+	if (bg.pid <= 0)
+		return;
+	ssize_t w = write(bg.to_child, "f", 1);
+	(void)w; /* the child has ended already: nothing to slow down */
+}
+
+void modules_stop(void)
+{
+	if (bg.pid <= 0)
+		return;
+	close(bg.to_child); /* the child sees POLLHUP after its current walk */
+	while (waitpid(bg.pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	bg.pid = -1;
 }
 
 /* Is fstype already known to the kernel (built in or loaded)? */

@@ -28,9 +28,15 @@ int s1_fail(struct s1_error *err, const char *fmt, ...) __attribute__((format(pr
 /* early.c: /proc /sys /dev /run, and stdio on /dev/console. */
 int early_mounts(struct s1_error *err);
 
-/* modules.c: load the modules this initrd was built with (a missing one is reported, not fatal),
- * and module_need() for a filesystem type right before it is mounted (fatal when missing). */
-void modules_load_initial(void);
+/* modules.c: on PC and Xen, start loading the drivers of the storage devices present (common/select.h) in the
+ * background and return as soon as the first one is in, so the medium scan overlaps the loading; elsewhere, or
+ * with `allmodules`, load every module listed in liveinit.load (a missing one is reported, not fatal).
+ * modules_found() says the medium is there (the loading goes on, slower, for other disks); modules_stop() ends
+ * it (before the switch: the initramfs goes away).
+ * module_need_fs() for a filesystem type right before it is mounted (fatal when missing). */
+void modules_start(const struct live_config *cfg);
+void modules_found(void);
+void modules_stop(void);
 int module_need_fs(const char *fstype, struct s1_error *err);
 int module_need_loop(struct s1_error *err);
 
@@ -74,7 +80,8 @@ int rootfs_mount(const struct live_config *cfg, const struct medium *m, struct s
 /* mediacheck.c: `check`: verify the squashfs against the checksum file next to it. */
 int media_check(const char *squashfs_path, struct s1_error *err);
 
-/* switchroot.c: move mounts, delete the initramfs, chroot, exec init.  Returns only on failure. */
+/* switchroot.c: move mounts, delete the initramfs, chroot, exec init.  Returns only on failure.
+ * started_us: boottime_us() when stage 1 began (for the figure in the kernel log). */
 int switch_root(const struct live_config *cfg, char **argv, int64_t started_us, struct s1_error *err);
 
 /* rootedit.c: edit the new root (its overlay upper) as the root itself sees its paths.  root is the prefix
@@ -113,6 +120,16 @@ int stage2_prepare(const char *root, const char *initrd_dir, const char *run_dir
  * rescue_forever() never returns (fatal errors: PID 1 must not exit). */
 void rescue_shell(const char *why);
 void rescue_forever(const char *why) __attribute__((noreturn));
+
+/* steps.c: stage 1's lines of the timing record (common/steptime.h).  steps_begin() starts the first step at
+ * started_us (boottime_us()), step_next() ends the current one and starts the next, steps_end() ends the last,
+ * writes the "stage1" line and returns the end time.  step_record() writes any other line (warns once). */
+void steps_begin(int64_t started_us, const char *first);
+void step_next(const char *name);
+int64_t steps_end(void);
+void step_record(const char *name, int64_t start_us, int64_t end_us);
+/* The lines written before the command line said `debug`, printed now that it has. */
+void steps_show_early(void);
 
 /* util.c (mkdir -p is common/fileio.h) */
 int mount_fs(const char *src, const char *target, const char *type, unsigned long flags, const char *data,

@@ -91,10 +91,12 @@ int switch_root(const struct live_config *cfg, char **argv, int64_t started_us, 
 		return s1_fail(err, "switch root: unable to move %s to /: %s", NEWROOT, strerror(errno));
 	if (chroot(".") < 0 || chdir("/") < 0)
 		return s1_fail(err, "switch root: unable to chroot into the new root: %s", strerror(errno));
+	/* The last step ends here: /run (moved into the new root) keeps the record for stage 2 and the user. */
+	int64_t done_us = steps_end();
 	/* Bench and debugging read this from the kernel log, where it carries the kernel's timestamp. */
 	int kmsg = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
 	if (kmsg >= 0) {
-		dprintf(kmsg, "<5>liveinit: stage 1 done in %.1f ms, exec %s\n", (double)(monotonic_us() - started_us) / 1e3,
+		dprintf(kmsg, "<5>liveinit: stage 1 done in %.1f ms, exec %s\n", (double)(done_us - started_us) / 1e3,
 			cfg->init);
 		close(kmsg);
 	}

@@ -5,7 +5,7 @@ STAGE2_SRCS   := init/main.c $(wildcard init/stage2/*.c)
 STAGE2_COMMON := init/common/log.c init/common/cmdline.c init/common/config.c init/common/platform.c init/common/probe.c \
 	init/common/mountinfo.c init/common/coldplug.c init/common/moddep.c init/common/fileio.c init/common/fileread.c init/common/clock.c \
 	init/common/modload.c init/common/pidfile.c init/common/spawn.c init/common/apimounts.c init/common/netif.c init/common/shadow.c \
-	init/common/sha512.c
+	init/common/sha512.c init/common/steptime.c
 STAGE2_OBJS   := $(patsubst init/%.c,$(BUILD)/obj/%.o,$(STAGE2_SRCS) $(STAGE2_COMMON))
 
 $(BUILD)/bin/liveinit: $(STAGE2_OBJS)
@@ -27,6 +27,7 @@ STAGE2_TEST_LIBS := -lcmocka
 
 STAGE2_UT_COMMON := init/common/fileio.c init/common/fileread.c init/common/clock.c init/common/pidfile.c init/common/spawn.c \
 	init/common/apimounts.c \
+	init/common/steptime.c \
 	init/common/netif.c init/common/moddep.c
 $(BUILD)/tests/test_mountinfo: tests/unit/stage2/test_mountinfo.c $(call STAGE2_HOBJ,init/common/mountinfo.c)
 $(BUILD)/tests/test_fstab: tests/unit/stage2/test_fstab.c \

@@ -15,6 +15,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/shadow.h"
+#include "common/steptime.h"
 #include "stage2/applets.h"
 #include "stage2/console.h"
 #include "stage2/exitrd.h"
@@ -185,6 +186,7 @@ int init_main(int argc, char **argv)
 		fprintf(stderr, "init: must run as PID 1; to stop the system use poweroff, halt or reboot\n");
 		return 2;
 	}
+	int64_t started = boottime_us();
 	sigset_t handled, restore;
 	signals_block(&handled, &restore);
 	umask(022);
@@ -221,6 +223,9 @@ int init_main(int argc, char **argv)
 	static struct services services;
 	start_services(&cfg, &services, &restore, &pid1);
 	start_consoles(p, &cfg, &pid1);
+	int rc = steptime_append("stage2/ready", started, boottime_us());
+	if (rc < 0)
+		log_warn("unable to append to the timing record %s: %s", STEPTIME_FILE, strerror(-rc));
 	say_ready();
 
 	enum shutdown_kind kind = signal_loop(&handled, &restore, &pid1);

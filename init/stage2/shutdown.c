@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/steptime.h"
 #include "common/fileio.h"
 #include "common/log.h"
 #include "stage2/fstab.h"
@@ -626,11 +627,27 @@ static void wait_exited(const pid_t *pids, size_t n, long timeout_ms)
 		}
 }
 
+/* One line of the timing record per shutdown step, while /run is still there to hold it (the last steps'
+ * lines may find it unmounted or read-only: then only `debug` shows them). */
+static void step_line(const char *name, int64_t start_us, int64_t end_us)
+{
+	int rc = steptime_append(name, start_us, end_us);
+	if (rc < 0)
+		log_debug("unable to append %s to %s: %s", name, STEPTIME_FILE, strerror(-rc));
+}
+
+static int64_t step_done(const char *name, int64_t start_us)
+{
+	int64_t now = boottime_us();
+	step_line(name, start_us, now);
+	return now;
+}
+
 void shutdown_run(enum shutdown_kind kind, const struct live_config *cfg)
 {
 	(void)kind;
 	long timeout_ms = (cfg->shutdown_timeout > 0 ? cfg->shutdown_timeout : 5) * 1000L;
-	long t0 = monotonic_ms();
+	int64_t t0 = boottime_us(), t = t0;
 	/* FUSE daemons (they hold /dev/fuse) and their children (sshfs's ssh) live until their filesystems are
 	 * gone, which needs their users gone first. */
 	pid_t fuse[48];
@@ -639,14 +656,14 @@ void shutdown_run(enum shutdown_kind kind, const struct live_config *cfg)
 	unmount_process_backed();
 	wait_exited(fuse, nfuse, timeout_ms);
 	stop_processes(timeout_ms, NULL, 0, false); /* FUSE daemons whose filesystems stayed, and the rest */
-	long t1 = monotonic_ms();
+	t = step_done("shutdown/processes", t);
 	net_stop(3000);
-	long t2 = monotonic_ms();
+	t = step_done("shutdown/network", t);
 	swap_off();
-	long t3 = monotonic_ms();
+	t = step_done("shutdown/swap", t);
 	flush();
-	log_debug("shutdown took %ld ms: processes %ld, network %ld, swap %ld, sync %ld", monotonic_ms() - t0, t1 - t0,
-		  t2 - t1, t3 - t2, monotonic_ms() - t3);
+	t = step_done("shutdown/sync", t);
+	step_line("shutdown", t0, t);
 }
 
 void shutdown_reboot(enum shutdown_kind kind)

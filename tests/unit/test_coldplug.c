@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/coldplug.h"
+#include "common/moddep.h"
 
 #ifndef PC_MODDIR
 #error "build with -DPC_MODDIR=\"build/rootmods/pc/lib/modules/<release>\""
@@ -350,6 +351,23 @@ static void test_scan_dependency_failure_and_enodev(void **state)
 	assert_int_equal(r2.nwarn, 0);
 }
 
+/* A softdep that declines (crct10dif-pclmul on a CPU without PCLMULQDQ, as qemu's TCG CPU) does not stop the
+ * module asking for it: a SCSI disk still gets sd_mod. */
+static void test_scan_declining_softdep_goes_on(void **state)
+{
+	(void)state;
+	put("sys/devices/pci0000:00/0000:00:1f.2/ata3/host2/target2:0:0/2:0:0:0/modalias", "scsi:t-0x00\n");
+	struct rec r = {.fail_suffix = "/crct10dif-pclmul.ko", .fail_errno = ENODEV};
+	struct coldplug_result res;
+	assert_int_equal(scan(&r, &res), 0);
+	assert_int_equal(res.declined, 1); /* the recorder keeps only the loads that worked */
+	assert_int_equal(count(&r, "/crc-t10dif.ko"), 1);
+	assert_int_equal(count(&r, "/sd_mod.ko"), 1);
+	assert_true(position(&r, "/sd_mod.ko") > position(&r, "/crc-t10dif.ko"));
+	assert_int_equal(res.failed, 0);
+	assert_int_equal(r.nwarn, 0);
+}
+
 static void test_scan_errors(void **state)
 {
 	(void)state;
@@ -377,6 +395,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scan_repeats_for_new_devices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_reports_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_dependency_failure_and_enodev, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scan_declining_softdep_goes_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_errors, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

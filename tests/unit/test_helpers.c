@@ -389,7 +389,7 @@ static void test_spawn_shell(void **state)
 	sigemptyset(&empty);
 	char *const argv[] = { "sh", "-c",
 			       "tty; pwd; echo \"$GREETING\"; set -- $(cat /proc/$$/stat); "
-			       "echo \"pid=$1 sid=$6 tpgid=$8\"; grep SigBlk /proc/$$/status",
+			       "echo \"pid=$1 sid=$6 tpgid=$8\"; exec grep SigBlk /proc/self/status",
 			       NULL };
 	char *const envp[] = { "GREETING=hello from the child", "PATH=/usr/bin:/bin", NULL };
 	const struct shell_spec spec = { .tty = tty, .path = "/bin/sh", .argv = argv, .envp = envp, .dir = dir,
