@@ -167,8 +167,48 @@ static bool swap_listed(const char *swaps, const char *name)
 	return false;
 }
 
+/* Stage 2 runs the scan before the console exists: a disk whose reads block (a dying disk, the reason
+ * people boot a rescue system) is given this long per probe, named in a note, and then skipped with all
+ * its partitions, so the shell comes a few seconds after the switch whatever the disks do. */
+#define PROBE_TIMEOUT_MS 1000
+#define DEAD_MAX 16
+struct dead_disks {
+	char name[DEAD_MAX][FSTAB_NAME_MAX];
+	size_t n;
+};
+
+static bool dead_has(const struct dead_disks *dd, const char *disk)
+{
+	for (size_t i = 0; i < dd->n; i++)
+		if (strcmp(dd->name[i], disk) == 0)
+			return true;
+	return false;
+}
+
+static int probe_unless_dead(const char *root, const char *name, const char *path, struct probe_result *pr,
+			     struct dead_disks *dd, struct fstab_scan *s, bool *skipped)
+{
+	char sysblock[PATH_MAX], disk[FSTAB_NAME_MAX];
+	*skipped = false;
+	if (pathf(sysblock, sizeof(sysblock), "%s/sys/class/block", root))
+		return -ENAMETOOLONG;
+	probe_disk_of(sysblock, name, disk, sizeof(disk));
+	if (dead_has(dd, disk)) {
+		*skipped = true;
+		return 0;
+	}
+	int r = probe_path_bounded(path, pr, PROBE_TIMEOUT_MS);
+	if (r != -ETIMEDOUT)
+		return r;
+	*skipped = true;
+	if (dd->n < DEAD_MAX)
+		snprintf(dd->name[dd->n++], sizeof(dd->name[0]), "%s", disk);
+	return add_note(s, "%s does not answer (nothing read in %d s; a failing disk?): /dev/%s left out of fstab",
+			path, PROBE_TIMEOUT_MS / 1000, disk);
+}
+
 static int scan_one(const char *root, const char *name, const struct mount_table *mt, const char *swaps,
-		    struct fstab_scan *s, size_t *cap)
+		    struct dead_disks *dd, struct fstab_scan *s, size_t *cap)
 {
 	char devdir[PATH_MAX], path[PATH_MAX], attr[64];
 	if (pathf(devdir, sizeof(devdir), "%s/sys/class/block/%s", root, name))
@@ -194,10 +234,11 @@ static int scan_one(const char *root, const char *name, const struct mount_table
 
 	if (pathf(path, sizeof(path), "%s/dev/%s", root, name))
 		return 0;
-	int r = probe_path(path, &d.probe);
+	bool skipped;
+	int r = probe_unless_dead(root, name, path, &d.probe, dd, s, &skipped);
 	if (r < 0)
 		return add_note(s, "cannot probe %s: %s", path, strerror(-r));
-	if (d.probe.type == FS_UNKNOWN)
+	if (skipped || d.probe.type == FS_UNKNOWN)
 		return 0;
 
 	if (s->count == *cap) {
@@ -237,6 +278,7 @@ int fstab_scan(const char *root, enum platform p, struct fstab_scan *out)
 
 	size_t cap = 0;
 	int rc = 0;
+	struct dead_disks dead = { .n = 0 };
 	struct dirent *de;
 	while (rc == 0 && (de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -249,7 +291,7 @@ int fstab_scan(const char *root, enum platform p, struct fstab_scan *out)
 			rc = add_note(out, "skipping block device with an unexpected name \"%s\"", shown);
 			continue;
 		}
-		rc = scan_one(root, de->d_name, &mt, swaps, out, &cap);
+		rc = scan_one(root, de->d_name, &mt, swaps, &dead, out, &cap);
 	}
 	closedir(d);
 	mountinfo_free(&mt);

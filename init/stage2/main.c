@@ -1,11 +1,14 @@
 /* Stage 2: PID 1 of the live root.  Read top to bottom, this is the boot from the switch to the shell,
  * then the ordered shutdown.  PID 1 never exits: every step reports its failure and the boot goes on. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/coldplug.h"
@@ -53,6 +56,50 @@ static void load_drivers(void)
 		  r.devices, r.matched, r.declined, r.failed, r.passes);
 }
 
+/* Module loading can hang on a dying disk: finit_module of a driver without async probing waits for every
+ * asynchronous probe in the kernel (async_synchronize_full), and a disk driver's probe that reads the
+ * partition table of a disk that never answers is one of them.  So coldplug runs in a child and the boot
+ * waits at most this long for it; a late coldplug goes on in the background (the signal loop reaps it). */
+#define COLDPLUG_BUDGET_MS 2000
+
+static void load_drivers_bounded(void)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		log_error("unable to create a pipe for coldplug: %s", strerror(errno));
+		load_drivers();
+		return;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_error("unable to fork for coldplug: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		load_drivers();
+		return;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		load_drivers();
+		fflush(NULL);
+		_exit(0); /* fds[1] closes: the parent's poll sees the end */
+	}
+	close(fds[1]);
+	struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+	int ready;
+	do
+		ready = poll(&pfd, 1, COLDPLUG_BUDGET_MS);
+	while (ready < 0 && errno == EINTR);
+	close(fds[0]);
+	if (ready > 0) {
+		waitpid(pid, NULL, 0);
+		return;
+	}
+	log_warn("loading drivers (coldplug) has taken %d s (a device that does not answer?): going on, "
+		 "it finishes in the background", COLDPLUG_BUDGET_MS / 1000);
+}
+
 static void scan_partitions(enum platform p, struct fstab_scan *scan)
 {
 	char what[512];
@@ -91,9 +138,6 @@ static void start_console(enum platform p, const struct live_config *cfg, char *
 	int r = console_securetty_add("", tty);
 	if (r < 0)
 		log_error("unable to add %s to /etc/securetty: %s", tty, strerror(-r));
-	/* From now on Ctrl-Alt-Del is a SIGINT to us instead of an immediate reboot by the kernel. */
-	if (reboot(RB_DISABLE_CAD) < 0)
-		log_error("unable to take over Ctrl-Alt-Del (reboot(RB_DISABLE_CAD)): %s", strerror(errno));
 }
 
 int init_main(int argc, char **argv)
@@ -106,6 +150,11 @@ int init_main(int argc, char **argv)
 	}
 	sigset_t handled, restore;
 	signals_block(&handled, &restore);
+	/* First thing: from now on Ctrl-Alt-Del (UML's and create's `cad`, the PC keyboard) is a SIGINT, held
+	 * blocked until the signal loop runs the ordered shutdown, instead of the kernel's immediate reset,
+	 * which would lose what a read-write root has not written yet. */
+	if (reboot(RB_DISABLE_CAD) < 0)
+		log_error("unable to take over Ctrl-Alt-Del (reboot(RB_DISABLE_CAD)): %s", strerror(errno));
 	umask(022);
 	setsid();
 
@@ -126,7 +175,7 @@ int init_main(int argc, char **argv)
 	/* UML has no buses to probe: its disks, consoles and NICs come from the command line and its drivers are
 	 * built in (Finnix's UML mode likewise skipped hardware detection).  The alias scan cost ~1.1 s there. */
 	if (p != PLATFORM_UML)
-		load_drivers();
+		load_drivers_bounded();
 	struct fstab_scan scan;
 	scan_partitions(p, &scan);
 	start_swap(&cfg, &scan);
