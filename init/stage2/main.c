@@ -59,7 +59,9 @@ static void load_drivers(void)
 /* Module loading can hang on a dying disk: finit_module of a driver without async probing waits for every
  * asynchronous probe in the kernel (async_synchronize_full), and a disk driver's probe that reads the
  * partition table of a disk that never answers is one of them.  So coldplug runs in a child and the boot
- * waits at most this long for it; a late coldplug goes on in the background (the signal loop reaps it). */
+ * waits at most this long for it; a late coldplug goes on in the background (the signal loop reaps it).
+ * (Not shutdown's run_bounded(): that one kills the late child, and the drivers after the stuck one would
+ * never load.) */
 #define COLDPLUG_BUDGET_MS 2000
 
 static void load_drivers_bounded(void)
