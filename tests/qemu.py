@@ -32,7 +32,7 @@ class Qemu(uml.UML):
     """Same interface as uml.UML (expect/shell/poweroff/kill/output), for a qemu guest on ttyS0."""
 
     def __init__(self, cdrom=None, disk=None, kernel=None, initrd=None, append=None, mem="512", nic="e1000",
-                 timeout=180, name=None):
+                 timeout=180, name=None, extra=()):
         self.umid = name or "liveinit-q%d-%d" % (os.getpid(), next(_counter))
         args = ["-accel", "tcg", "-m", str(mem), "-nographic", "-no-reboot"]
         if cdrom:
@@ -43,7 +43,7 @@ class Qemu(uml.UML):
             args += ["-kernel", kernel, "-initrd", initrd, "-append", append or "console=ttyS0"]
         if nic:
             args += ["-netdev", "user,id=n0", "-device", "%s,netdev=n0" % nic]
-        self.qemu_args = args
+        self.qemu_args = args + list(extra)   # extra: more qemu arguments (drives, devices)
         self.timeout = timeout
         self.child = None
         self.exitstatus = None
