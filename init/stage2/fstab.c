@@ -424,44 +424,55 @@ static bool line_starts(const char *line, const char *marker)
 						 line[n] == ' ' || line[n] == '\t');
 }
 
-/* Does a line starting at p, after a BEGIN, reach an END line?  Returns the offset just past that END line. */
-static const char *find_end(const char *p)
-{
-	while (p && *p) {
-		if (line_starts(p, FSTAB_END)) {
-			const char *eol = strchr(p, '\n');
-			return eol ? eol + 1 : p + strlen(p);
-		}
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	return NULL;
-}
-
+/* The lines from a BEGIN to its END are ours, matched like parentheses: an END closes the nearest open BEGIN,
+ * and a pair inside another pair goes with the outer one.  A BEGIN never closed and an END that closes nothing
+ * are the user's text: never drop lines we cannot prove are ours.  Matching this way leaves no pair behind, so
+ * the next boot strips exactly the section we wrote and the merge is idempotent (pairing each BEGIN with the
+ * first END after it was not: a stray BEGIN met our END at the next boot and took the user's lines between
+ * them; found by tests/fuzz/fuzz_fstab.c). */
 char *fstab_strip_section(const char *old_text, size_t *insert_at, bool *had_section)
 {
-	struct sbuf b = { 0 };
-	*had_section = false;
-	*insert_at = 0;
-	const char *p = old_text ? old_text : "";
-	while (*p) {
+	const char *text = old_text ? old_text : "";
+	size_t nlines = 1;
+	for (const char *c = text; *c; c++)
+		nlines += *c == '\n';
+	struct span {
+		size_t start, end;
+	} *cut = malloc(nlines * sizeof(*cut));
+	size_t *open = malloc(nlines * sizeof(*open));
+	size_t ncut = 0, nopen = 0;
+	if (!cut || !open) {
+		free(cut);
+		free(open);
+		return NULL;
+	}
+	for (const char *p = text; *p;) {
 		const char *eol = strchr(p, '\n');
 		const char *next = eol ? eol + 1 : p + strlen(p);
-		const char *end;
-		/* A BEGIN without its END is kept as it is: never drop lines we cannot prove are ours. */
-		if (line_starts(p, FSTAB_BEGIN) && (end = find_end(next))) {
-			if (!*had_section)
-				*insert_at = b.len;
-			*had_section = true;
-			p = end;
-			continue;
+		if (line_starts(p, FSTAB_BEGIN)) {
+			open[nopen++] = (size_t)(p - text);
+		} else if (line_starts(p, FSTAB_END) && nopen > 0) {
+			size_t start = open[--nopen];
+			while (ncut > 0 && cut[ncut - 1].start >= start)
+				ncut--; /* inside this pair */
+			cut[ncut++] = (struct span){ start, (size_t)(next - text) };
 		}
-		sb_add(&b, "%.*s", (int)(next - p), p);
 		p = next;
 	}
-	if (!*had_section)
+	struct sbuf b = { 0 };
+	size_t from = 0;
+	*had_section = ncut > 0;
+	for (size_t i = 0; i < ncut; i++) {
+		sb_add(&b, "%.*s", (int)(cut[i].start - from), text + from);
+		if (i == 0)
+			*insert_at = b.len;
+		from = cut[i].end;
+	}
+	sb_add(&b, "%s", text + from);
+	if (ncut == 0)
 		*insert_at = b.len;
+	free(cut);
+	free(open);
 	return sb_take(&b);
 }
 

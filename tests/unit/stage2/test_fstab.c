@@ -313,6 +313,12 @@ static void test_begin_without_end(void **state)
 	assert_string_equal(text + strlen(old), FSTAB_BEGIN
 			    ": written at boot from the partition scan; keep your own lines outside this section\n"
 			    "# /dev/ubdc1 (vfat): listed above, left to that line\n" FSTAB_END "\n");
+	fstab_scan_free(&scan);
+	/* The next boot: the stray BEGIN must not pair with our END and take the user's lines with it. */
+	assert_int_equal(fstab_generate(root, PLATFORM_UML, fstab, false, &scan, what, sizeof(what)), 0);
+	char *again = tu_read(fstab);
+	assert_string_equal(again, text);
+	free(again);
 	free(text);
 	fstab_scan_free(&scan);
 	tu_rmtree(root);
