@@ -16,8 +16,8 @@ FUZZ_SRCS_fstab     := init/stage2/fstab.c init/common/mountinfo.c init/common/p
 FUZZ_SRCS_moddep    := init/common/moddep.c
 FUZZ_SRCS_alias     := init/common/coldplug.c init/common/moddep.c
 FUZZ_MAXLEN_probe   := 73728
-FUZZ_MAXLEN_moddep  := 16384
-FUZZ_MAXLEN_alias   := 16384
+FUZZ_MAXLEN_moddep  := 4096
+FUZZ_MAXLEN_alias   := 4096
 
 define parser_fuzzer
 $(BUILD)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $(FUZZ_SRCS_$(1)) $(wildcard init/common/*.h init/stage2/*.h)
@@ -32,13 +32,13 @@ $(BUILD)/fuzz/probe-gen/.stamp: tests/fuzz/probe_seeds.py tests/test_probe.py
 	touch $@
 $(BUILD)/fuzz/moddep-gen/.stamp: $(KMODDIR)/modules.dep
 	@mkdir -p $(dir $@)
-	head -c 8000 $(KMODDIR)/modules.dep > $(dir $@)uml-head
-	{ head -c 4000 $(KMODDIR)/modules.dep; printf '\0'; head -c 2000 $(KMODDIR)/modules.builtin; } > $(dir $@)uml-builtin
+	head -c 4000 $(KMODDIR)/modules.dep > $(dir $@)uml-head
+	{ head -c 2500 $(KMODDIR)/modules.dep; printf '\0'; head -c 1500 $(KMODDIR)/modules.builtin; } > $(dir $@)uml-builtin
 	touch $@
 $(BUILD)/fuzz/alias-gen/.stamp: $(KMODDIR)/modules.alias
 	@mkdir -p $(dir $@)
-	head -c 8000 $(KMODDIR)/modules.alias > $(dir $@)uml-head
-	{ head -c 4000 $(KMODDIR)/modules.alias; printf '\0%s' 'virtio:d00000001v00001AF4'; } > $(dir $@)uml-virtio
+	head -c 4000 $(KMODDIR)/modules.alias > $(dir $@)uml-head
+	{ head -c 3500 $(KMODDIR)/modules.alias; printf '\0%s' 'virtio:d00000001v00001AF4'; } > $(dir $@)uml-virtio
 	{ grep -m 40 ' pci:' $(KMODDIR)/modules.alias || true; printf '\0%s' 'pci:v00008086d0000100Esv00001AF4sd00001100bc02sc00i00'; } > $(dir $@)uml-pci
 	touch $@
 $(BUILD)/fuzz/mountinfo-gen/.stamp:

@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			free(modalias);
 		}
 	} else {
-		for (size_t i = 0; i < t.n && i < 32; i++)
+		for (size_t i = 0; i < t.n && i < 8; i++)
 			alias_match(&t, t.entries[i].pattern, on_match, &s);
 	}
 	alias_free(&t);

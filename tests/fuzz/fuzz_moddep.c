@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char failed[256];
 	if (moddep_load(&md, dir, failed, sizeof(failed)) < 0)
 		return 0;
-	for (size_t i = 0; i < md.nentries && i < 64; i++) {
+	for (size_t i = 0; i < md.nentries && i < 16; i++) {
 		struct modlist list = { 0 };
 		moddep_resolve(&md, md.entries[i].name, &list);
 		for (size_t a = 0; a < list.n; a++)

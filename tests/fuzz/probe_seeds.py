@@ -2,6 +2,7 @@
 mkswap, mksquashfs, xorriso), cut to their first 72 KiB (every superblock the prober reads lies there).
 usage: probe_seeds.py OUTDIR"""
 import os
+import pathlib
 import sys
 import tempfile
 
@@ -15,7 +16,7 @@ def main(out):
     os.makedirs(out, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for name, (_, _, _, build) in test_probe.IMAGES.items():
-            img = os.path.join(tmp, name + ".img")
+            img = pathlib.Path(tmp) / (name + ".img")
             build(img)
             with open(img, "rb") as f:
                 head = f.read(KEEP)
