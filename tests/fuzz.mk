@@ -1,7 +1,7 @@
 # libFuzzer targets for the parsers of input the boot does not control (issue 12): the kernel command line,
 # superblocks, mountinfo, the user's fstab merged with our section, modules.dep and modules.alias.
 # clang with ASan/UBSan, like fuzz_dhcp (init/dhcp/build.mk).
-#   make fuzz-NAME [FUZZ_SECONDS=60 | FUZZ_RUNS=N]   one of PARSER_FUZZERS; make check runs each for 6 s
+#   make fuzz-NAME [FUZZ_SECONDS=60 | FUZZ_RUNS=N]   one of PARSER_FUZZERS; make check runs each for 5 s
 #   make fuzz-parsers                                 all of them
 # Seeds: tests/fuzz/NAME-seeds/ and generated ones in build/fuzz/NAME-gen/ (real images, real module files,
 # this machine's mountinfo); new inputs collect in build/fuzz/NAME-corpus/.

@@ -1,4 +1,4 @@
-"""The parser fuzzers (tests/fuzz.mk) for a few seconds each, from their real-data seeds: any crash,
+"""The parser fuzzers (tests/fuzz.mk) for 5 seconds each, from their real-data seeds: any crash,
 sanitizer report or broken invariant fails the test with libFuzzer's report.  make fuzz-NAME FUZZ_RUNS=10000000
 runs one of them for long by hand."""
 import os
@@ -14,7 +14,7 @@ FUZZERS = subprocess.run(["make", "-s", "--no-print-directory", "print-PARSER_FU
 
 @pytest.mark.parametrize("name", FUZZERS)
 def test_fuzz_parser_bounded(name):
-    r = subprocess.run(["make", "-s", "-C", TOP, "fuzz-" + name, "FUZZ_SECONDS=6"], capture_output=True,
+    r = subprocess.run(["make", "-s", "-C", TOP, "fuzz-" + name, "FUZZ_SECONDS=5"], capture_output=True,
                        text=True, timeout=600)
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-4000:]
