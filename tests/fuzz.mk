@@ -1,7 +1,8 @@
 # libFuzzer targets for the parsers of input the boot does not control (issue 12): the kernel command line,
 # superblocks, mountinfo, the user's fstab merged with our section, modules.dep and modules.alias.
 # clang with ASan/UBSan, like fuzz_dhcp (init/dhcp/build.mk).
-#   make fuzz-NAME [FUZZ_SECONDS=60 | FUZZ_RUNS=N]   one of PARSER_FUZZERS; make check runs each for 5 s
+#   make fuzz-NAME [FUZZ_SECONDS=60] [FUZZ_RUNS=N]   one of PARSER_FUZZERS, until N executions or that many
+#                                                     seconds, whichever comes first; make check: 5 s each
 #   make fuzz-parsers                                 all of them
 # Seeds: tests/fuzz/NAME-seeds/ and generated ones in build/fuzz/NAME-gen/ (real images, real module files,
 # this machine's mountinfo); new inputs collect in build/fuzz/NAME-corpus/.
@@ -53,7 +54,7 @@ FUZZ_RUNS ?=
 .PHONY: fuzz-parsers $(PARSER_FUZZERS:%=fuzz-%)
 $(PARSER_FUZZERS:%=fuzz-%): fuzz-%: $(BUILD)/fuzz/fuzz_% $(BUILD)/fuzz/%-gen/.stamp
 	@mkdir -p $(BUILD)/fuzz/$*-corpus
-	$(BUILD)/fuzz/fuzz_$* $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS)) \
+	$(BUILD)/fuzz/fuzz_$* $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS)) -max_total_time=$(FUZZ_SECONDS) \
 		-max_len=$(or $(FUZZ_MAXLEN_$*),4096) -print_final_stats=1 \
 		$(BUILD)/fuzz/$*-corpus $(BUILD)/fuzz/$*-gen $(wildcard tests/fuzz/$*-seeds)
 fuzz-parsers: $(PARSER_FUZZERS:%=fuzz-%)
