@@ -124,6 +124,105 @@ def test_renew_at_t1_is_unicast_and_extends_lease(lab):
     assert n.addresses() == [f"{addr}/24"]
 
 
+def test_renewal_ack_replaces_lease_time_dns_and_router(lab):
+    """A renewal's ACK is the lease from then on: the server changed the lease time, the DNS server and the
+    router between the two ACKs (dnsmasq re-reads its hosts and options files on SIGHUP), and the lease file,
+    the timers, resolv.conf and the default route all follow the second ACK."""
+    n = lab(subnet="10.79.0")
+    n.server_ip()
+    hosts = os.path.join(n.tmp, "hosts")
+    opts = os.path.join(n.tmp, "opts")
+
+    def server_config(lease, dns, router):
+        with open(hosts, "w") as f:
+            f.write(f"{n.mac},10.79.0.120,{lease}\n")
+        with open(opts, "w") as f:
+            f.write(f"option:dns-server,{dns}\noption:router,{router}\n")
+
+    server_config("3m", "10.79.0.53", "10.79.0.1")
+    server, slog, _ = n.dnsmasq(extra=[f"--dhcp-hostsfile={hosts}", f"--dhcp-optsfile={opts}"])
+    p, log = n.client()
+    first = n.wait_state("bound")
+    assert first["address"] == "10.79.0.120" and first["lease_seconds"] == "180", first
+    assert first["dns"] == "10.79.0.53" and first["router"] == "10.79.0.1", first
+    assert "nameserver 10.79.0.53\n" in text(n.resolv)
+
+    server_config("5m", "10.79.0.99", "10.79.0.2")
+    server.send_signal(signal.SIGHUP)
+    wait_for(lambda: text(slog).count(f"read {opts}") >= 2, 10, "dnsmasq to re-read its options")
+    p.send_signal(signal.SIGUSR1)   # renew now instead of at T1 (90 s)
+    wait_for(lambda: "renewed" in text(log), 15, "the renewal")
+    lease = wait_for(lambda: n.lease() if n.lease().get("lease_seconds") != "180" else None, 5,
+                     "the lease file to change")
+    assert lease["state"] == "bound" and lease["address"] == "10.79.0.120", lease
+    assert lease["lease_seconds"] == "300", lease
+    obtained = int(lease["obtained"])
+    assert int(lease["expires"]) - obtained == 300
+    # dnsmasq sends T1/T2 for the new lease, T1 less a random fuzz: both beyond what a 180 s lease allows
+    t1, t2 = int(lease["renew"]) - obtained, int(lease["rebind"]) - obtained
+    assert 90 < t1 <= 150 and 157 < t2 <= 262 and t1 < t2, lease
+    assert lease["dns"] == "10.79.0.99" and lease["router"] == "10.79.0.2", lease
+    resolv = text(n.resolv)
+    assert "nameserver 10.79.0.99\n" in resolv and "10.79.0.53" not in resolv, resolv
+    default = [r for r in n.routes() if r["dst"] == "default"]
+    assert [r["gateway"] for r in default] == ["10.79.0.2"], default
+    assert re.search(r"renewed 10\.79\.0\.120/24 via 10\.79\.0\.2 lease 300s\n", text(log)), text(log)
+    assert n.addresses() == ["10.79.0.120/24"]
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(10) == 0
+
+
+def test_resolv_conf_symlink_writes_its_target(lab):
+    """systemd-resolved's /etc/resolv.conf is a relative symlink into /run: the target is written, the link
+    stays a link."""
+    n = lab(subnet="10.80.0")
+    n.server_ip()
+    n.dnsmasq(extra=["--dhcp-option=6,10.80.0.53"])
+    etc = os.path.join(n.tmp, "etc")
+    stub = os.path.join(n.tmp, "run", "systemd", "resolve", "stub-resolv.conf")
+    os.makedirs(etc)
+    os.makedirs(os.path.dirname(stub))
+    link = os.path.join(etc, "resolv.conf")
+    os.symlink("../run/systemd/resolve/stub-resolv.conf", link)
+    p, log = n.client("--resolv-conf", link)   # the last --resolv-conf wins
+    n.wait_state("bound")
+    wait_for(lambda: os.path.exists(stub), 5, "the link's target to be written")
+    assert os.path.islink(link) and os.readlink(link) == "../run/systemd/resolve/stub-resolv.conf"
+    assert "nameserver 10.80.0.53\n" in text(stub)
+    assert not os.path.exists(n.resolv)
+    assert "unable to" not in text(log), text(log)
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(10) == 0
+
+
+def test_resolv_conf_mount_point_is_written_in_place(lab):
+    """`ip netns exec` (and containers) bind-mount a file over /etc/resolv.conf; rename() onto a mount point
+    gives EBUSY, so dhcpc writes it in place.  The same bind mount, made on a file of the test's own in a
+    private mount namespace (never the host's /etc/resolv.conf)."""
+    n = lab(subnet="10.81.0")
+    n.server_ip()
+    n.dnsmasq(extra=["--dhcp-option=6,10.81.0.53"])
+    target = os.path.join(n.tmp, "resolv.conf")
+    source = os.path.join(n.tmp, "netns-resolv.conf")
+    with open(target, "w") as f:
+        f.write("under the mount\n")
+    with open(source, "w") as f:
+        f.write("nameserver 192.0.2.1\n")
+    n.lease_dir = os.path.join(n.tmp, "run")
+    log = os.path.join(n.tmp, "dhcpc.log")
+    script = 'mount --bind "$1" "$2" && exec "$3" -f -v --lease-dir "$4" --resolv-conf "$2" "$5"'
+    p = n.spawn(n.cli, ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", source, target,
+                        DHCPC, n.lease_dir, n.cif], log)
+    n.wait_state("bound")
+    wait_for(lambda: "10.81.0.53" in text(source), 5, "resolv.conf written through the mount")
+    assert text(source).startswith("# written by dhcpc") and "192.0.2.1" not in text(source), text(source)
+    assert text(target) == "under the mount\n"   # outside the namespace nothing was mounted or replaced
+    assert not os.path.exists(source + ".new") and not os.path.exists(target + ".new")
+    assert "unable to" not in text(log), text(log)
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(10) == 0
+
+
 def test_server_gone_rebind_then_expiry_drops_address(lab):
     n = lab(subnet="10.68.0")
     n.server_ip()

@@ -17,7 +17,8 @@ $(BUILD)/tests/test_probe: tests/unit/test_probe.c $(BUILD)/hostobj/common/probe
 UNIT_TESTS += $(BUILD)/tests/test_probe
 
 # liveinit-moddep: the module resolver as a command (used by initrd/mkinitrd).
-$(BUILD)/bin/liveinit-moddep: $(BUILD)/obj/common/moddep_cli.o $(BUILD)/obj/common/moddep.o
+$(BUILD)/bin/liveinit-moddep: $(BUILD)/obj/common/moddep_cli.o $(BUILD)/obj/common/moddep.o $(BUILD)/obj/common/fileio.o \
+		$(BUILD)/obj/common/fileread.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 ALL += $(BUILD)/bin/liveinit-moddep
@@ -26,15 +27,16 @@ ALL += $(BUILD)/bin/liveinit-moddep
 # Unit tests of the cmdline parser + platform detection, the module resolver and SHA-256: host gcc with
 # ASan/UBSan like test_probe.  test_moddep reads the real modules.dep of $(KMODDIR) (compiled in; the
 # environment variable MODDEP_DIR overrides it).
-UT_COMMON_OBJS := cmdline platform moddep sha256
+UT_COMMON_OBJS := cmdline platform moddep sha256 fileio fileread clock modload pidfile spawn apimounts netif
 $(UT_COMMON_OBJS:%=$(BUILD)/hostobj/common/%_asan.o): $(BUILD)/hostobj/common/%_asan.o: init/common/%.c
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -c -o $@ $<
 $(BUILD)/tests/test_cmdline: tests/unit/test_cmdline.c $(BUILD)/hostobj/common/cmdline_asan.o \
-		$(BUILD)/hostobj/common/platform_asan.o
+		$(BUILD)/hostobj/common/platform_asan.o $(BUILD)/hostobj/common/fileio_asan.o
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -o $@ $^ -lcmocka
-$(BUILD)/tests/test_moddep: tests/unit/test_moddep.c $(BUILD)/hostobj/common/moddep_asan.o
+$(BUILD)/tests/test_moddep: tests/unit/test_moddep.c $(BUILD)/hostobj/common/moddep_asan.o \
+		$(BUILD)/hostobj/common/fileio_asan.o $(BUILD)/hostobj/common/fileread_asan.o
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -DMODDEP_DEFAULT_DIR=\"$(KMODDIR)\" -o $@ $^ -lcmocka
 UT_STAGE1_OBJS := mediacheck util
@@ -42,13 +44,16 @@ $(UT_STAGE1_OBJS:%=$(BUILD)/hostobj/stage1/%_asan.o): $(BUILD)/hostobj/stage1/%_
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -c -o $@ $<
 $(BUILD)/tests/test_sha256: tests/unit/test_sha256.c $(BUILD)/hostobj/common/sha256_asan.o \
-		$(BUILD)/hostobj/stage1/mediacheck_asan.o $(BUILD)/hostobj/stage1/util_asan.o
+		$(BUILD)/hostobj/stage1/mediacheck_asan.o $(BUILD)/hostobj/stage1/util_asan.o \
+		$(BUILD)/hostobj/common/fileio_asan.o
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -o $@ $^ -lcmocka
 UNIT_TESTS += $(BUILD)/tests/test_cmdline $(BUILD)/tests/test_moddep $(BUILD)/tests/test_sha256
 
 # liveinit-coldplug: load the modules of the devices under /sys (coldplug.c; stage 2 calls coldplug_run()).
-COLDPLUG_OBJS := $(BUILD)/obj/common/coldplug.o $(BUILD)/obj/common/moddep.o
+COLDPLUG_OBJS := $(BUILD)/obj/common/coldplug.o $(BUILD)/obj/common/moddep.o $(BUILD)/obj/common/fileio.o \
+	$(BUILD)/obj/common/fileread.o \
+	$(BUILD)/obj/common/modload.o
 $(BUILD)/bin/liveinit-coldplug: $(BUILD)/obj/common/coldplug_cli.o $(COLDPLUG_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
@@ -58,8 +63,19 @@ ROOT_DEPS += $(BUILD)/bin/liveinit-coldplug
 
 # Unit test on fixture sysfs trees and the PC kernel's real modules.alias (from the live root's module tree).
 $(BUILD)/tests/test_coldplug: tests/unit/test_coldplug.c $(BUILD)/hostobj/common/coldplug.o \
-		$(BUILD)/hostobj/common/moddep.o $(BUILD)/rootmods/pc.stamp
+		$(BUILD)/hostobj/common/moddep.o $(BUILD)/hostobj/common/fileio.o $(BUILD)/hostobj/common/fileread.o \
+		$(BUILD)/hostobj/common/modload.o \
+		$(BUILD)/rootmods/pc.stamp
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) -DPC_MODDIR=\"$(BUILD)/rootmods/pc/lib/modules/$(PC_KVER)\" \
 		-o $@ $(filter %.c %.o,$^) -lcmocka
 UNIT_TESTS += $(BUILD)/tests/test_coldplug
+
+# The one-job helpers every stage shares (fileio + fileread, clock, modload, pidfile, spawn, apimounts, netif; see
+# README.md "Layout"): one cmocka test binary, ASan/UBSan like the others.  Mounting (apimounts) and shells on a
+# pty (spawn) are real: the test runs as root in its own mount namespace.
+UT_HELPERS := fileio fileread clock modload pidfile spawn apimounts netif
+$(BUILD)/tests/test_helpers: tests/unit/test_helpers.c $(UT_HELPERS:%=$(BUILD)/hostobj/common/%_asan.o)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -o $@ $^ -lcmocka
+UNIT_TESTS += $(BUILD)/tests/test_helpers

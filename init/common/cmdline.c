@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
+
 static void warn(struct live_config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(struct live_config *cfg, const char *fmt, ...)
 {
@@ -287,28 +289,7 @@ void cmdline_parse(const char *text, struct live_config *cfg)
 int cmdline_read(const char *path, struct live_config *cfg)
 {
 	char buf[4096 + 1];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int err = errno;
-		cmdline_parse("", cfg);
-		return -err;
-	}
-	size_t len = 0;
-	for (;;) {
-		ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int err = errno;
-			close(fd);
-			cmdline_parse("", cfg);
-			return -err;
-		}
-		if (n == 0 || (len += (size_t)n) == sizeof buf - 1)
-			break;
-	}
-	close(fd);
-	buf[len] = '\0';
-	cmdline_parse(buf, cfg);
-	return 0;
+	ssize_t n = file_read_small(path, buf, sizeof buf);
+	cmdline_parse(n < 0 ? "" : buf, cfg);
+	return n < 0 ? (int)n : 0;
 }

@@ -10,60 +10,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "common/moddep.h"
+#include "common/modload.h"
 
 #define DEFAULT_PASSES 4
 #define MAX_DEPTH 48 /* /sys/devices is a tree well under this; bounds a fixture with a loop */
 
 /* ---- modules.alias ---- */
 
-static int slurp(const char *path, char **out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	size_t len = 0, cap = 1 << 16;
-	char *buf = malloc(cap);
-	for (;;) {
-		if (!buf) {
-			close(fd);
-			return -ENOMEM;
-		}
-		if (len + 1 == cap) {
-			char *bigger = realloc(buf, cap *= 2);
-			if (!bigger)
-				free(buf);
-			buf = bigger;
-			continue;
-		}
-		ssize_t n = read(fd, buf + len, cap - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int err = errno;
-			free(buf);
-			close(fd);
-			return -err;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	*out = buf;
-	return 0;
-}
-
 int alias_load(struct alias_table *t, const char *path)
 {
 	memset(t, 0, sizeof *t);
-	int rc = slurp(path, &t->text);
+	int rc = file_read(path, &t->text, NULL);
 	if (rc < 0)
 		return rc;
 	size_t lines = 1;
@@ -183,13 +146,7 @@ static void warnf(struct run *r, const char *fmt, ...)
 static int finit_loader(void *ctx, const char *path)
 {
 	(void)ctx;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	long rc = syscall(SYS_finit_module, fd, "", 0);
-	int err = rc < 0 ? errno : 0;
-	close(fd);
-	return -err;
+	return modload_file(path, 0);
 }
 
 /* The kernel lists every loaded module (and built-ins with parameters) in /sys/module. */
@@ -209,18 +166,18 @@ static bool insert(struct run *r, const char *rel)
 	snprintf(path, sizeof path, "%s/%s", r->moddir, rel);
 	coldplug_load_fn *load = r->o->load ? r->o->load : finit_loader;
 	int rc = load(r->o->ctx, path);
-	if (rc == -ENODEV || rc == -ENXIO) {
-		/* The module's init found none of its hardware (xen-blkfront outside Xen): not an error. */
+	enum modload_outcome out = modload_outcome(rc);
+	if (out == MODLOAD_NO_DEVICE) {
 		r->res->declined++;
 		return false;
 	}
-	if (rc < 0 && rc != -EEXIST) {
+	if (out == MODLOAD_FAILED) {
 		r->res->failed++;
 		warnf(r, "unable to load module %s: %s", path, strerror(-rc));
 		return false;
 	}
 	names_add(&r->inserted, rel);
-	if (rc == 0) {
+	if (out == MODLOAD_LOADED) {
 		r->res->loaded++;
 		r->loaded_now++;
 	}

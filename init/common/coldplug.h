@@ -22,7 +22,8 @@ struct coldplug_result {
 
 /* Called once per problem with a complete line ("unable to load module PATH: REASON"). */
 typedef void coldplug_warn_fn(void *ctx, const char *msg);
-/* Insert one module file; return 0 or -errno (-EEXIST counts as loaded).  Default: finit_module(2). */
+/* Insert one module file; return 0 or -errno, read with common/modload.h's modload_outcome (-EEXIST: already
+ * loaded, -ENODEV/-ENXIO: declined).  Default: modload_file(path, 0). */
 typedef int coldplug_load_fn(void *ctx, const char *path);
 
 struct coldplug_opts {

@@ -2,7 +2,8 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <time.h>
+
+#include "common/clock.h"
 
 /* Set once from the command line before anything is printed; a process-wide output mode. */
 static bool quiet_mode;
@@ -49,14 +50,13 @@ void log_done(const char *word)
 	fflush(stdout);
 }
 
-/* Debug lines carry CLOCK_MONOTONIC milliseconds, so `debug` doubles as a boot profile. */
+/* Debug lines carry CLOCK_MONOTONIC milliseconds (common/clock.h), so `debug` doubles as a boot profile. */
 void log_debug(const char *fmt, ...)
 {
 	if (!debug_mode)
 		return;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	fprintf(stderr, "liveinit: debug: [%ld.%03ld] ", (long)ts.tv_sec, ts.tv_nsec / 1000000);
+	long long ms = monotonic_ms();
+	fprintf(stderr, "liveinit: debug: [%lld.%03lld] ", ms / 1000, ms % 1000);
 	va_list ap;
 	va_start(ap, fmt);
 	vprint(stderr, "", fmt, ap, "\n");

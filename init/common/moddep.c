@@ -9,41 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Read a whole file into a NUL-terminated heap buffer. */
-static int read_file(const char *path, char **out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		int err = errno;
-		close(fd);
-		return -err;
-	}
-	char *buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	size_t len = 0;
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int err = n < 0 ? errno : EIO;
-			free(buf);
-			close(fd);
-			return -err;
-		}
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	*out = buf;
-	return 0;
-}
+#include "common/fileio.h"
 
 /* The name of the path in[0..len), which need not be NUL-terminated there. */
 static void normalise_span(const char *in, size_t len, char *out, size_t size)
@@ -120,7 +86,7 @@ int moddep_load(struct moddep *md, const char *dir, char *path, size_t size)
 {
 	memset(md, 0, sizeof *md);
 	snprintf(path, size, "%s/modules.dep", dir);
-	int rc = read_file(path, &md->dep_text);
+	int rc = file_read(path, &md->dep_text, NULL);
 	if (rc == 0)
 		rc = parse_dep(md);
 	if (rc < 0) {
@@ -128,7 +94,7 @@ int moddep_load(struct moddep *md, const char *dir, char *path, size_t size)
 		return rc;
 	}
 	snprintf(path, size, "%s/modules.builtin", dir);
-	rc = read_file(path, &md->builtin_text);
+	rc = file_read(path, &md->builtin_text, NULL);
 	if (rc == -ENOENT) /* a kernel with nothing built in as a module candidate */
 		return 0;
 	if (rc == 0)

@@ -1,9 +1,8 @@
 #include "common/cmdline.h"
+#include "common/fileio.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 const char *platform_name(enum platform p)
 {
@@ -22,15 +21,7 @@ static bool read_small(const char *root, const char *rel, char *buf, size_t size
 {
 	char path[512];
 	snprintf(path, sizeof path, "%s%s", root, rel);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return false;
-	buf[n] = '\0';
-	return true;
+	return file_read_small(path, buf, size) >= 0;
 }
 
 enum platform platform_detect(const char *root)

@@ -6,7 +6,13 @@ DHCP_OBJS := $(patsubst %,$(BUILD)/obj/dhcp/%.o,$(DHCP_SRCS))
 $(DHCP_OBJS): CFLAGS += -fno-asynchronous-unwind-tables -fno-unwind-tables
 DHCP_LDFLAGS := -Wl,-z,noseparate-code
 
-$(BUILD)/bin/dhcpc: $(DHCP_OBJS) $(BUILD)/obj/common/log.o
+# The shared helpers dhcpc uses (none of them pulls malloc in), compiled again with dhcpc's size flags.
+DHCP_COMMON := fileio clock pidfile netif
+DHCP_COMMON_OBJS := $(DHCP_COMMON:%=$(BUILD)/obj/dhcp/common-%.o)
+$(DHCP_COMMON_OBJS): $(BUILD)/obj/dhcp/common-%.o: init/common/%.c $(KINC)/.stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fno-asynchronous-unwind-tables -fno-unwind-tables -c -o $@ $<
+$(BUILD)/bin/dhcpc: $(DHCP_OBJS) $(BUILD)/obj/common/log.o $(DHCP_COMMON_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(DHCP_LDFLAGS) -o $@ $^
 
@@ -21,7 +27,8 @@ DHCP_UT_OBJS := $(patsubst %,$(BUILD)/hostobj/dhcp/%_asan.o,packet arp lease ipc
 $(DHCP_UT_OBJS): $(BUILD)/hostobj/dhcp/%_asan.o: init/dhcp/%.c
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) $(DHCP_SAN) -c -o $@ $<
-$(BUILD)/tests/test_dhcp_packet $(BUILD)/tests/test_dhcp_ipconfig: $(BUILD)/tests/%: tests/unit/%.c $(DHCP_UT_OBJS)
+$(BUILD)/tests/test_dhcp_packet $(BUILD)/tests/test_dhcp_ipconfig: $(BUILD)/tests/%: tests/unit/%.c $(DHCP_UT_OBJS) \
+		$(DHCP_COMMON:%=$(BUILD)/hostobj/common/%_asan.o)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) $(DHCP_SAN) -o $@ $^ -lcmocka
 UNIT_TESTS += $(BUILD)/tests/test_dhcp_packet $(BUILD)/tests/test_dhcp_ipconfig
@@ -30,7 +37,8 @@ UNIT_TESTS += $(BUILD)/tests/test_dhcp_packet $(BUILD)/tests/test_dhcp_ipconfig
 # `make fuzz` runs the parser fuzzer for FUZZ_SECONDS (make check: 20 s; by hand: as long as you like),
 # starting from the captured packets in tests/fuzz/dhcp-seeds; new inputs collect in build/fuzz/corpus.
 FUZZ_SECONDS ?= 60
-FUZZ_SRCS := tests/fuzz/fuzz_dhcp.c $(patsubst %,init/dhcp/%.c,packet arp lease ipconfig iface netlink timing)
+FUZZ_SRCS := tests/fuzz/fuzz_dhcp.c $(patsubst %,init/dhcp/%.c,packet arp lease ipconfig iface netlink timing) \
+	$(DHCP_COMMON:%=init/common/%.c)
 $(BUILD)/fuzz/fuzz_dhcp: $(FUZZ_SRCS) $(wildcard init/dhcp/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinit -fsanitize=fuzzer,address,undefined \

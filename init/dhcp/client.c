@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "dhcp/arp.h"
 #include "dhcp/iface.h"
@@ -46,10 +48,11 @@ struct client {
 	int64_t probe_until;
 	bool conflict;
 	uint8_t conflict_mac[6];
-	struct dhcp_info offer;     /* the chosen OFFER, then its ACK */
+	struct dhcp_info offer;     /* the chosen OFFER, then its ACK while the address is probed (REQUESTING,
+				     * PROBING); never read once bound */
 
 	bool configured;            /* the address below is on the interface */
-	struct dhcp_info lease;
+	struct dhcp_info lease;     /* the bound lease: the last ACK configured, a renewal's ACK replaces it */
 	struct in_addr addr, mask, server;
 	int64_t t1, t2, expiry;     /* absolute, NEVER for an infinite lease */
 	time_t obtained;
@@ -57,12 +60,8 @@ struct client {
 	char lease_file[512];
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_BOOTTIME, &ts);   /* keeps counting across suspend, as the lease does */
-	return (int64_t)ts.tv_sec * SEC + ts.tv_nsec / 1000000;
-}
+/* CLOCK_BOOTTIME: keeps counting across suspend, as the lease does. */
+static int64_t now_ms(void) { return boottime_ms(); }
 
 static uint32_t rnd(struct client *c)
 {
@@ -186,7 +185,7 @@ static void write_lease(struct client *c, const char *state)
 	char text[2048];
 	size_t len = lease_format(text, sizeof(text), &l);
 	const char *step;
-	int r = write_atomic(c->lease_file, text, len, &step);
+	int r = file_write_atomic(c->lease_file, text, len, &step);
 	if (r)
 		log_error("dhcpc: %s: unable to %s %s: %s", c->ifc.name, step, c->lease_file, strerror(-r));
 }
@@ -198,7 +197,7 @@ static void write_resolv(struct client *c)
 	if (len == 0 || !c->o->resolv_conf || !c->o->resolv_conf[0])
 		return;
 	const char *step;
-	int r = write_atomic(c->o->resolv_conf, text, len, &step);
+	int r = file_write_atomic(c->o->resolv_conf, text, len, &step);
 	if (r)
 		log_error("dhcpc: %s: unable to %s %s: %s", c->ifc.name, step, c->o->resolv_conf, strerror(-r));
 }
@@ -322,11 +321,13 @@ static void decline(struct client *c)
 	enter_init(c, DECLINE_WAIT);
 }
 
-static void bind_lease(struct client *c)
+/* Configure from ack: the first ACK after REQUESTING/PROBING, or a renewal's ACK (new lease time, T1/T2,
+ * DNS, router). */
+static void bind_lease(struct client *c, const struct dhcp_info *ack)
 {
 	char a[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
 	bool renewal = c->st == ST_RENEWING || c->st == ST_REBINDING;
-	if (configure(c, &c->offer)) {
+	if (configure(c, ack)) {
 		close_fd(&c->arp);
 		unconfigure(c, "failed");
 		enter_init(c, DECLINE_WAIT);
@@ -374,7 +375,7 @@ static void got_ack(struct client *c, const struct dhcp_info *ack)
 			return;
 		}
 	}
-	bind_lease(c);
+	bind_lease(c, &c->offer);
 }
 
 static void got_nak(struct client *c, const struct dhcp_info *nak)
@@ -413,9 +414,12 @@ static void handle_reply(struct client *c, const struct dhcp_info *m)
 		return;
 	case ST_RENEWING:
 	case ST_REBINDING:
-		if (m->type == DHCPACK)
-			bind_lease(c);
-		else if (m->type == DHCPNAK)
+		if (m->type == DHCPACK) {
+			struct dhcp_info ack = *m;
+			if (ack.server_id.s_addr == 0)
+				ack.server_id = c->server;
+			bind_lease(c, &ack);
+		} else if (m->type == DHCPNAK)
 			got_nak(c, m);
 		return;
 	default:
@@ -461,7 +465,7 @@ static void handle_timer(struct client *c)
 		if (c->conflict)
 			decline(c);
 		else
-			bind_lease(c);
+			bind_lease(c, &c->offer);
 		return;
 	case ST_BOUND:
 		c->st = ST_RENEWING;
@@ -627,7 +631,7 @@ static int setup(struct client *c)
 	}
 	r = lease_path(c->lease_file, sizeof(c->lease_file), c->o->lease_dir, c->ifc.name, "lease");
 	if (!r)
-		r = make_dir(c->o->lease_dir);
+		r = mkdir_p(c->o->lease_dir, 0755);
 	if (r) {
 		log_error("dhcpc: %s: unable to create %s: %s", c->ifc.name, c->o->lease_dir, strerror(-r));
 		return -1;

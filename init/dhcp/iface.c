@@ -1,12 +1,13 @@
 #include "dhcp/iface.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <net/if_arp.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "common/netif.h"
 
 static int ifreq_ioctl(const char *name, unsigned long req, struct ifreq *ifr)
 {
@@ -44,39 +45,21 @@ int iface_get(const char *name, struct iface *out)
 	return 0;
 }
 
-/* /proc/net/dev lists every interface of this network namespace, one "  name: counters" line each
- * (read directly: if_nameindex() would pull malloc into the static binary). */
+/* The names come from common/netif.h (sysfs: `ip netns exec` mounts the namespace's own); the facts from
+ * the ioctls above. */
 int iface_list_ether(struct iface *out, int max)
 {
-	int fd = open("/proc/net/dev", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	char buf[16384];
-	size_t len = 0;
-	ssize_t n;
-	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	buf[len] = 0;
+	char names[64][NETIF_NAME_MAX];
+	size_t n = netif_list("", true, names, 64);
 	int count = 0;
-	for (char *line = buf; line && *line && count < max;) {
-		char *nl = strchr(line, '\n');
-		if (nl)
-			*nl++ = 0;
-		char *colon = strchr(line, ':');
-		if (colon) {
-			*colon = 0;
-			while (*line == ' ')
-				line++;
-			struct iface f;
-			if (iface_get(line, &f) == 0 && f.ether) {
-				int i = count++;   /* keep the list sorted by index */
-				for (; i > 0 && out[i - 1].index > f.index; i--)
-					out[i] = out[i - 1];
-				out[i] = f;
-			}
+	for (size_t k = 0; k < n && count < max; k++) {
+		struct iface f;
+		if (iface_get(names[k], &f) == 0 && f.ether) {
+			int i = count++;   /* keep the list sorted by index */
+			for (; i > 0 && out[i - 1].index > f.index; i--)
+				out[i] = out[i - 1];
+			out[i] = f;
 		}
-		line = nl;
 	}
 	return count;
 }

@@ -18,7 +18,7 @@ struct iface {
 /* Look an interface up by name.  Returns 0, -ENODEV, or -errno from the ioctl. */
 int iface_get(const char *name, struct iface *out);
 
-/* Up to max Ethernet interfaces, sorted by index.  Returns the count, or -errno. */
+/* Up to max Ethernet interfaces, sorted by index.  Returns the count. */
 int iface_list_ether(struct iface *out, int max);
 
 /* The Ethernet interface with the lowest index (what the kernel's ip= uses when no device is named).

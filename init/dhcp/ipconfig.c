@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "dhcp/iface.h"
 #include "dhcp/lease.h"
 #include "dhcp/netlink.h"
@@ -180,7 +181,7 @@ int ipconfig_apply(const struct ipconfig *cfg, const char *resolv_path, char *if
 		char text[256];
 		size_t len = resolv_format(text, sizeof(text), ifc.name, &info);
 		const char *why;
-		r = write_atomic(resolv_path, text, len, &why);
+		r = file_write_atomic(resolv_path, text, len, &why);
 		if (r) {
 			*step = "write the resolv.conf file";
 			return r;

@@ -2,69 +2,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-static int fsync_dir_of(const char *path)
-{
-	char copy[4096];
-	if (strlen(path) >= sizeof(copy))
-		return -ENAMETOOLONG;
-	strcpy(copy, path);
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int r = fsync(fd) < 0 ? -errno : 0;
-	close(fd);
-	return r;
-}
-
-int write_atomic(const char *path, const char *data, size_t len, const char **step)
-{
-	char tmp[4096];
-	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp)) {
-		*step = "create";
-		return -ENAMETOOLONG;
-	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		*step = "create";
-		return -errno;
-	}
-	int err = 0;
-	for (size_t done = 0; done < len;) {
-		ssize_t n = write(fd, data + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			*step = "write";
-			break;
-		}
-		done += (size_t)n;
-	}
-	if (!err && fsync(fd) < 0) {
-		err = -errno;
-		*step = "fsync";
-	}
-	close(fd);
-	if (!err && rename(tmp, path) < 0) {
-		err = -errno;
-		*step = "rename";
-	}
-	if (err) {
-		unlink(tmp);
-		return err;
-	}
-	fsync_dir_of(path);   /* best effort: the rename is already visible */
-	return 0;
-}
 
 struct out {
 	char *buf;
@@ -154,44 +94,4 @@ int lease_path(char *buf, size_t cap, const char *dir, const char *iface, const 
 {
 	int n = snprintf(buf, cap, "%s/%s.%s", dir, iface, suffix);
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
-}
-
-int make_dir(const char *dir)
-{
-	char p[4096];
-	if (strlen(dir) >= sizeof(p))
-		return -ENAMETOOLONG;
-	strcpy(p, dir);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(p, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-pid_t pidfile_read(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	char b[32];
-	ssize_t n = read(fd, b, sizeof(b) - 1);
-	int e = errno;
-	close(fd);
-	if (n < 0)
-		return -e;
-	b[n] = 0;
-	long v = 0;
-	char *c = b;
-	for (; *c >= '0' && *c <= '9' && v <= 0x3fffffff; c++)
-		v = v * 10 + (*c - '0');
-	if (c == b || (*c && *c != '\n') || v <= 0 || v > 0x3fffffff)
-		return -EINVAL;
-	return (pid_t)v;
 }

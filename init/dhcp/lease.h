@@ -1,5 +1,6 @@
 /* What the client leaves on disk: the lease (/run/dhcpc/IFACE.lease, `cat`-able), the pid file
- * (/run/dhcpc/IFACE.pid) and resolv.conf.  Every file is written atomically: X.new, fsync, rename. */
+ * (/run/dhcpc/IFACE.pid) and resolv.conf.  Every file is written with common/fileio.h's file_write_atomic
+ * (X.new, fsync, rename; a symlinked resolv.conf is written through the link, a bind-mounted one in place). */
 #ifndef LIVEINIT_DHCP_LEASE_H
 #define LIVEINIT_DHCP_LEASE_H
 
@@ -18,10 +19,6 @@ struct lease_record {
 	uint32_t lease, t1, t2;         /* seconds from obtained; lease DHCP_LEASE_INFINITE = forever */
 };
 
-/* Write path atomically (path.new, fsync, rename, fsync of the directory).  Returns 0, or -errno with
- * *step naming what failed ("create", "write", "fsync", "rename"). */
-int write_atomic(const char *path, const char *data, size_t len, const char **step);
-
 /* Format a lease as "key=value" lines into buf.  Returns the length (truncated to cap - 1). */
 size_t lease_format(char *buf, size_t cap, const struct lease_record *l);
 /* Format resolv.conf ("search"/"nameserver" lines).  Returns the length, 0 when there is nothing to say. */
@@ -29,11 +26,5 @@ size_t resolv_format(char *buf, size_t cap, const char *iface, const struct dhcp
 
 /* "dir/iface.suffix" into buf.  Returns 0, or -ENAMETOOLONG. */
 int lease_path(char *buf, size_t cap, const char *dir, const char *iface, const char *suffix);
-
-/* mkdir -p for the lease directory.  0 or -errno. */
-int make_dir(const char *dir);
-
-/* Read a pid file: the pid, or -errno (-EINVAL when it holds no number). */
-pid_t pidfile_read(const char *path);
 
 #endif

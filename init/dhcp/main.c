@@ -11,7 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "common/log.h"
+#include "common/pidfile.h"
 #include "dhcp/client.h"
 #include "dhcp/iface.h"
 #include "dhcp/ipconfig.h"
@@ -183,22 +185,10 @@ static bool pid_alive(pid_t pid)
 }
 
 /* Is pid a running dhcpc?  A pid file left from an earlier run may name some other process by now; it must
- * not be signalled.  Without /proc, trust the pid file. */
+ * not be signalled (common/pidfile.h). */
 static bool pid_is_dhcpc(pid_t pid)
 {
-	if (!pid_alive(pid))
-		return false;
-	char path[32], comm[32] = "";
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno != ENOENT;   /* ENOENT: it exited just now */
-	ssize_t n = read(fd, comm, sizeof(comm) - 1);
-	close(fd);
-	if (n <= 0)
-		return true;
-	comm[n] = 0;
-	return strcmp(comm, "dhcpc\n") == 0;
+	return pid_is("", pid, "dhcpc");
 }
 
 static int run_client(struct args *a);
@@ -250,14 +240,14 @@ static int run_static(struct args *a)
 		return EXIT_FAIL;
 	}
 	char path[512];
-	if (lease_path(path, sizeof(path), a->c.lease_dir, ifname, "lease") == 0 && make_dir(a->c.lease_dir) == 0) {
+	if (lease_path(path, sizeof(path), a->c.lease_dir, ifname, "lease") == 0 && mkdir_p(a->c.lease_dir, 0755) == 0) {
 		struct lease_record l = { .iface = ifname, .state = "static", .addr = cfg.client, .mask = cfg.mask,
 					  .server = cfg.server };
 		struct dhcp_info info = { .router = cfg.gw };
 		l.info = &info;
 		char text[512];
 		size_t len = lease_format(text, sizeof(text), &l);
-		r = write_atomic(path, text, len, &step);
+		r = file_write_atomic(path, text, len, &step);
 		if (r)
 			log_error("dhcpc: %s: unable to %s %s: %s", ifname, step, path, strerror(-r));
 	}
@@ -302,7 +292,7 @@ static int write_pidfile(const char *path, pid_t pid)
 	char text[24];
 	int len = snprintf(text, sizeof(text), "%d\n", (int)pid);
 	const char *step;
-	int r = write_atomic(path, text, (size_t)len, &step);
+	int r = file_write_atomic(path, text, (size_t)len, &step);
 	if (r)
 		log_error("dhcpc: unable to %s %s: %s", step, path, strerror(-r));
 	return r;
@@ -370,7 +360,7 @@ static int run_client(struct args *a)
 	char pidpath[512];
 	if (lease_path(pidpath, sizeof(pidpath), a->c.lease_dir, a->c.iface, "pid"))
 		return usage_error("--lease-dir too long: %s", a->c.lease_dir);
-	r = make_dir(a->c.lease_dir);
+	r = mkdir_p(a->c.lease_dir, 0755);
 	if (r) {
 		log_error("dhcpc: unable to create %s: %s", a->c.lease_dir, strerror(-r));
 		return EXIT_FAIL;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "stage1/stage1.h"
@@ -34,7 +35,7 @@ static void read_config(struct live_config *cfg)
 int main(int argc, char **argv)
 {
 	(void)argc;
-	double started = monotonic_now();
+	int64_t started = monotonic_us();
 	struct s1_error err;
 	struct live_config cfg;
 	struct medium medium;

@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "stage1/stage1.h"
 
@@ -158,7 +159,7 @@ int media_find(const struct live_config *cfg, struct medium *m, struct s1_error 
 			 : !strncmp(cfg->root, "LABEL=", 6)     ? WANT_LABEL
 			 : !strncmp(cfg->root, "UUID=", 5)      ? WANT_UUID
 								: WANT_NAME;
-	double deadline = monotonic_now() + cfg->rootdelay;
+	int64_t deadline = monotonic_ms() + (int64_t)cfg->rootdelay * 1000;
 	int last_err = ENOENT;
 	bool announced = false;
 	for (int pass = 0;; pass++) {
@@ -169,7 +170,7 @@ int media_find(const struct live_config *cfg, struct medium *m, struct s1_error 
 				log_done("found");
 			return 0;
 		}
-		if (!cfg->rootwait && monotonic_now() >= deadline)
+		if (!cfg->rootwait && monotonic_ms() >= deadline)
 			break;
 		if (!announced) {
 			log_begin("Waiting for %s", describe(cfg, want));

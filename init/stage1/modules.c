@@ -1,16 +1,14 @@
 /* Kernel modules from the initrd: /lib/modules/<release>/ holds the .ko files mkinitrd packed, a trimmed
  * modules.dep, modules.builtin, and liveinit.load (the modules to load at start, one name a line). */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "common/moddep.h"
+#include "common/modload.h"
 #include "stage1/stage1.h"
 
 static void module_dir(char *buf, size_t size)
@@ -21,29 +19,24 @@ static void module_dir(char *buf, size_t size)
 	snprintf(buf, size, "/lib/modules/%s", u.release);
 }
 
-/* finit_module(2) one file; EEXIST (already loaded) is success. */
+/* Insert one file; "already loaded" and "no such device here" are not errors (common/modload.h). */
 static int insert(const char *dir, const char *rel, struct s1_error *err)
 {
 	char path[512];
 	snprintf(path, sizeof path, "%s/%s", dir, rel);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return s1_fail(err, "unable to open module %s: %s", path, strerror(errno));
-	/* async_probe (a parameter every module accepts): the kernel probes the driver's devices in the background
-	 * instead of finit_module waiting for them (ata_piix's ATAPI probe alone takes 0.5 s under qemu TCG), so
-	 * the next modules load meanwhile; media_find() then polls for the device as it does for slow drives. */
-	long rc = syscall(SYS_finit_module, fd, "async_probe", 0);
-	int saved = errno;
-	close(fd);
-	/* ENODEV: the driver's init found none of its hardware (xen-blkfront outside Xen): nothing to warn about. */
-	if (rc < 0 && saved == ENODEV) {
+	/* Asynchronous probing: the next modules load while this one's devices are probed; media_find() then
+	 * polls for the device as it does for slow drives. */
+	int rc = modload_file(path, MODLOAD_ASYNC_PROBE);
+	switch (modload_outcome(rc)) {
+	case MODLOAD_FAILED:
+		return s1_fail(err, "unable to load module %s: %s", path, strerror(-rc));
+	case MODLOAD_NO_DEVICE:
 		log_debug("module %s: no such device here", path);
 		return 0;
+	default:
+		log_debug("loaded %s", path);
+		return 0;
 	}
-	if (rc < 0 && saved != EEXIST)
-		return s1_fail(err, "unable to load module %s: %s", path, strerror(saved));
-	log_debug("loaded %s", path);
-	return 0;
 }
 
 /* Resolve name against an already read modules.dep and insert it, dependencies first. */

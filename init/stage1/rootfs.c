@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "common/log.h"
 #include "stage1/stage1.h"
 
@@ -195,8 +196,9 @@ static int mount_disk(const struct live_config *cfg, const struct medium *m, str
 
 int rootfs_mount(const struct live_config *cfg, const struct medium *m, struct s1_error *err)
 {
-	if (mkdir_p(LIVE_DIR, 0755) < 0)
-		return s1_fail(err, "unable to create %s: %s", LIVE_DIR, strerror(errno));
+	int r = mkdir_p(LIVE_DIR, 0755);
+	if (r < 0)
+		return s1_fail(err, "unable to create %s: %s", LIVE_DIR, strerror(-r));
 	switch (m->probe.type) {
 	case FS_ISO9660:
 		return mount_iso(cfg, m, err);

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/cmdline.h"
 #include "common/probe.h"
@@ -45,18 +46,14 @@ int rootfs_mount(const struct live_config *cfg, const struct medium *m, struct s
 int media_check(const char *squashfs_path, struct s1_error *err);
 
 /* switchroot.c: move mounts, delete the initramfs, chroot, exec init.  Returns only on failure. */
-int switch_root(const struct live_config *cfg, char **argv, double started, struct s1_error *err);
-
-/* Seconds on CLOCK_MONOTONIC. */
-double monotonic_now(void);
+int switch_root(const struct live_config *cfg, char **argv, int64_t started_us, struct s1_error *err);
 
 /* rescue.c: the console shell.  rescue_shell() returns when the shell exits (break= points);
  * rescue_forever() never returns (fatal errors: PID 1 must not exit). */
 void rescue_shell(const char *why);
 void rescue_forever(const char *why) __attribute__((noreturn));
 
-/* util.c */
-int mkdir_p(const char *path, unsigned mode);
+/* util.c (mkdir -p is common/fileio.h) */
 int mount_fs(const char *src, const char *target, const char *type, unsigned long flags, const char *data,
 	     struct s1_error *err);
 

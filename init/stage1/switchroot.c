@@ -12,6 +12,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "stage1/stage1.h"
 
@@ -65,7 +66,7 @@ static int check_init(const struct live_config *cfg, struct s1_error *err)
 	return 0;
 }
 
-int switch_root(const struct live_config *cfg, char **argv, double started, struct s1_error *err)
+int switch_root(const struct live_config *cfg, char **argv, int64_t started_us, struct s1_error *err)
 {
 	struct statfs sfs;
 	struct stat root, newroot;
@@ -101,7 +102,7 @@ int switch_root(const struct live_config *cfg, char **argv, double started, stru
 	/* Bench and debugging read this from the kernel log, where it carries the kernel's timestamp. */
 	int kmsg = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
 	if (kmsg >= 0) {
-		dprintf(kmsg, "<5>liveinit: stage 1 done in %.1f ms, exec %s\n", (monotonic_now() - started) * 1e3,
+		dprintf(kmsg, "<5>liveinit: stage 1 done in %.1f ms, exec %s\n", (double)(monotonic_us() - started_us) / 1e3,
 			cfg->init);
 		close(kmsg);
 	}

@@ -3,9 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/stat.h>
-#include <time.h>
 
+#include "common/fileio.h"
 #include "stage1/stage1.h"
 
 int s1_fail(struct s1_error *err, const char *fmt, ...)
@@ -17,40 +16,14 @@ int s1_fail(struct s1_error *err, const char *fmt, ...)
 	return -1;
 }
 
-int mkdir_p(const char *path, unsigned mode)
-{
-	char buf[512];
-	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (char *p = buf + 1;; p++) {
-		if (*p == '/' || *p == '\0') {
-			char c = *p;
-			*p = '\0';
-			if (mkdir(buf, mode) < 0 && errno != EEXIST)
-				return -1;
-			if (!c)
-				return 0;
-			*p = c;
-		}
-	}
-}
-
 int mount_fs(const char *src, const char *target, const char *type, unsigned long flags, const char *data,
 	     struct s1_error *err)
 {
-	if (mkdir_p(target, 0755) < 0)
-		return s1_fail(err, "unable to create mount point %s: %s", target, strerror(errno));
+	int r = mkdir_p(target, 0755);
+	if (r < 0)
+		return s1_fail(err, "unable to create mount point %s: %s", target, strerror(-r));
 	if (mount(src, target, type, flags, data) < 0)
 		return s1_fail(err, "unable to mount %s on %s (%s): %s", src, target, type ? type : "move",
 			       strerror(errno));
 	return 0;
-}
-
-double monotonic_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }

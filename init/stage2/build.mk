@@ -3,7 +3,8 @@
 
 STAGE2_SRCS   := init/main.c $(wildcard init/stage2/*.c)
 STAGE2_COMMON := init/common/log.c init/common/cmdline.c init/common/config.c init/common/platform.c init/common/probe.c \
-	init/common/mountinfo.c init/common/coldplug.c init/common/moddep.c
+	init/common/mountinfo.c init/common/coldplug.c init/common/moddep.c init/common/fileio.c init/common/fileread.c init/common/clock.c \
+	init/common/modload.c init/common/pidfile.c init/common/spawn.c init/common/apimounts.c init/common/netif.c
 STAGE2_OBJS   := $(patsubst init/%.c,$(BUILD)/obj/%.o,$(STAGE2_SRCS) $(STAGE2_COMMON))
 
 $(BUILD)/bin/liveinit: $(STAGE2_OBJS)
@@ -27,15 +28,19 @@ $(BUILD)/hostsan/%.o: init/%.c
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -c -o $@ $<
 
+STAGE2_UT_COMMON := init/common/fileio.c init/common/fileread.c init/common/clock.c init/common/pidfile.c init/common/spawn.c \
+	init/common/netif.c
 $(BUILD)/tests/test_mountinfo: tests/unit/stage2/test_mountinfo.c $(call STAGE2_HOBJ,init/common/mountinfo.c)
 $(BUILD)/tests/test_fstab: tests/unit/stage2/test_fstab.c \
-	$(call STAGE2_HOBJ,init/stage2/fstab.c init/common/mountinfo.c init/common/probe.c)
+	$(call STAGE2_HOBJ,init/stage2/fstab.c init/common/mountinfo.c init/common/probe.c init/common/fileio.c \
+		init/common/fileread.c)
 $(BUILD)/tests/test_shutdown: tests/unit/stage2/test_shutdown.c \
 	$(call STAGE2_HOBJ,init/stage2/shutdown.c init/stage2/swap.c init/stage2/network.c init/stage2/fstab.c \
-		init/common/mountinfo.c init/common/log.c init/common/probe.c)
+		init/common/mountinfo.c init/common/log.c init/common/probe.c $(STAGE2_UT_COMMON))
 $(BUILD)/tests/test_stage2_misc: tests/unit/stage2/test_stage2_misc.c \
 	$(call STAGE2_HOBJ,init/stage2/console.c init/stage2/signals.c init/stage2/swap.c init/stage2/network.c \
-		init/stage2/shutdown.c init/stage2/fstab.c init/common/mountinfo.c init/common/log.c init/common/probe.c)
+		init/stage2/shutdown.c init/stage2/fstab.c init/common/mountinfo.c init/common/log.c init/common/probe.c \
+		$(STAGE2_UT_COMMON))
 
 STAGE2_TESTS := $(BUILD)/tests/test_mountinfo $(BUILD)/tests/test_fstab $(BUILD)/tests/test_shutdown \
 	$(BUILD)/tests/test_stage2_misc

@@ -1,15 +1,14 @@
 #include "stage2/console.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "stage2/fstab.h"
+#include "common/fileio.h"
+#include "common/spawn.h"
 
 static bool exists(const char *devroot, const char *path)
 {
@@ -67,46 +66,17 @@ long respawn_exited(struct respawn *r, long now_ms)
 	return delay;
 }
 
-static void child_shell(const char *tty, const sigset_t *restore)
+pid_t console_spawn_shell(const char *tty, const sigset_t *restore)
 {
-	sigprocmask(SIG_SETMASK, restore, NULL);
-	if (setsid() < 0)
-		dprintf(2, "liveinit: unable to start a session for the shell: %s\n", strerror(errno));
-	int fd = open(tty, O_RDWR | O_NOCTTY);
-	if (fd < 0) {
-		dprintf(2, "liveinit: unable to open the console %s: %s\n", tty, strerror(errno));
-		_exit(127);
-	}
-	/* Steal it (arg 1): a shell that died may leave the terminal assigned to its dead session. */
-	if (ioctl(fd, TIOCSCTTY, 1) < 0)
-		dprintf(fd, "liveinit: unable to make %s the controlling terminal: %s\n", tty, strerror(errno));
-	dup2(fd, 0);
-	dup2(fd, 1);
-	dup2(fd, 2);
-	if (fd > 2)
-		close(fd);
-	tcsetpgrp(0, getpid());
-	if (chdir("/root") < 0 && chdir("/") < 0)
-		dprintf(2, "liveinit: unable to change to /root or /: %s\n", strerror(errno));
-	char *const argv[] = { "-sh", "-l", NULL };
-	char *const envp[] = {
+	static char *const argv[] = { "-sh", "-l", NULL };
+	static char *const envp[] = {
 		"HOME=/root", "USER=root", "LOGNAME=root", "SHELL=/bin/sh", "TERM=linux",
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"PS1=\\u@\\h:\\w\\$ ", NULL,
 	};
-	execve("/bin/sh", argv, envp);
-	dprintf(2, "liveinit: unable to run /bin/sh on %s: %s\n", tty, strerror(errno));
-	_exit(127);
-}
-
-pid_t console_spawn_shell(const char *tty, const sigset_t *restore)
-{
-	pid_t pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0)
-		child_shell(tty, restore);
-	return pid;
+	const struct shell_spec spec = { .tty = tty, .path = "/bin/sh", .argv = argv, .envp = envp, .dir = "/root",
+					 .restore = restore };
+	return spawn_shell(&spec);
 }
 
 int console_securetty_add(const char *root, const char *tty_path)
@@ -114,8 +84,10 @@ int console_securetty_add(const char *root, const char *tty_path)
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/etc/securetty", root);
 	char *text;
-	int r = read_file_text(path, &text);
-	if (r < 0 || !text)
+	int r = file_read(path, &text, NULL);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
 		return r;
 	const char *name = strncmp(tty_path, "/dev/", 5) == 0 ? tty_path + 5 : tty_path;
 	size_t n = strlen(name);
@@ -134,7 +106,7 @@ int console_securetty_add(const char *root, const char *tty_path)
 		if (asprintf(&updated, "%s%s%s\n", text, (len && text[len - 1] != '\n') ? "\n" : "", name) < 0)
 			r = -ENOMEM;
 		else {
-			r = write_file_atomic(path, updated);
+			r = file_write_atomic(path, updated, strlen(updated), NULL);
 			free(updated);
 		}
 	}

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fileio.h"
 #include "common/mountinfo.h"
 
 static const char *const pc_prefixes[] = { "sd", "vd", "hd", "nvme", "mmcblk", NULL };
@@ -51,15 +52,9 @@ static int pathf(char *buf, size_t n, const char *fmt, ...)
 /* First line of a small sysfs attribute, without the newline.  Returns 0 or -errno. */
 static int read_attr(const char *path, char *buf, size_t n)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t r = read(fd, buf, n - 1);
-	int err = errno;
-	close(fd);
+	ssize_t r = file_read_small(path, buf, n);
 	if (r < 0)
-		return -err;
-	buf[r] = '\0';
+		return (int)r;
 	buf[strcspn(buf, "\n")] = '\0';
 	return 0;
 }
@@ -274,7 +269,7 @@ int fstab_scan(const char *root, enum platform p, struct fstab_scan *out)
 		mountinfo_read(mipath, &mt); /* none readable: nothing is in use */
 	char *swaps = NULL;
 	if (pathf(swpath, sizeof(swpath), "%s/proc/swaps", root) == 0)
-		read_file_text(swpath, &swaps);
+		file_read(swpath, &swaps, NULL); /* none readable: no swap in use */
 
 	size_t cap = 0;
 	int rc = 0;
@@ -501,18 +496,11 @@ char *fstab_merge(const char *old_text, const struct fstab_scan *s)
 	return sb_take(&b);
 }
 
-static int mkdir_ok(const char *path)
-{
-	if (mkdir(path, 0755) == 0 || errno == EEXIST)
-		return 0;
-	return -errno;
-}
-
 int fstab_make_mountpoints(const char *root, const struct fstab_scan *s, char *failed_path, size_t n)
 {
 	char path[PATH_MAX];
 	int first = 0;
-	if (pathf(path, sizeof(path), "%s/mnt", root) == 0 && (first = mkdir_ok(path)) < 0) {
+	if (pathf(path, sizeof(path), "%s/mnt", root) == 0 && (first = mkdir_p(path, 0755)) < 0) {
 		snprintf(failed_path, n, "%s", path);
 		return first;
 	}
@@ -522,83 +510,13 @@ int fstab_make_mountpoints(const char *root, const struct fstab_scan *s, char *f
 			continue;
 		int r = pathf(path, sizeof(path), "%s/mnt/%s", root, d->name);
 		if (r == 0)
-			r = mkdir_ok(path);
+			r = mkdir_p(path, 0755);
 		if (r < 0 && first == 0) {
 			first = r;
 			snprintf(failed_path, n, "%s", path);
 		}
 	}
 	return first;
-}
-
-int read_file_text(const char *path, char **text)
-{
-	*text = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	struct sbuf b = { 0 };
-	char buf[4096];
-	ssize_t r;
-	while ((r = read(fd, buf, sizeof(buf))) > 0)
-		sb_add(&b, "%.*s", (int)r, buf);
-	int err = r < 0 ? errno : 0;
-	close(fd);
-	char *t = sb_take(&b);
-	if (err || !t) {
-		free(t);
-		return err ? -err : -ENOMEM;
-	}
-	*text = t;
-	return 0;
-}
-
-int write_file_atomic(const char *path, const char *text)
-{
-	char tmp[PATH_MAX];
-	if (pathf(tmp, sizeof(tmp), "%s.new", path))
-		return -ENAMETOOLONG;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	size_t len = strlen(text), off = 0;
-	int err = 0;
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			err = errno;
-			break;
-		}
-		off += (size_t)w;
-	}
-	if (!err && fsync(fd) < 0)
-		err = errno;
-	if (close(fd) < 0 && !err)
-		err = errno;
-	if (!err && rename(tmp, path) < 0)
-		err = errno;
-	if (err) {
-		unlink(tmp);
-		return -err;
-	}
-	/* The rename itself must reach the disk too. */
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash) {
-		if (slash == dir)
-			slash[1] = '\0';
-		else
-			*slash = '\0';
-		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
-	}
-	return 0;
 }
 
 int fstab_generate(const char *root, enum platform p, const char *output, bool mkdirs, struct fstab_scan *scan,
@@ -623,7 +541,9 @@ int fstab_generate(const char *root, enum platform p, const char *output, bool m
 	else if (pathf(path, sizeof(path), "%s/etc/fstab", root))
 		return -ENAMETOOLONG;
 	char *old;
-	r = read_file_text(path, &old);
+	r = file_read(path, &old, NULL);
+	if (r == -ENOENT)
+		r = 0;
 	if (r < 0) {
 		/* Unreadable is not absent: writing now could lose the user's lines. */
 		snprintf(what, n, "read %s", path);
@@ -636,7 +556,7 @@ int fstab_generate(const char *root, enum platform p, const char *output, bool m
 		return -ENOMEM;
 	}
 	if (output) {
-		r = write_file_atomic(path, text);
+		r = file_write_atomic(path, text, strlen(text), NULL);
 		if (r < 0)
 			snprintf(what, n, "write %s", path);
 	} else if (fputs(text, stdout) == EOF || fflush(stdout) == EOF) {

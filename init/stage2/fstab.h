@@ -63,16 +63,10 @@ char *fstab_merge(const char *old_text, const struct fstab_scan *s);
 int fstab_make_mountpoints(const char *root, const struct fstab_scan *s, char *failed_path, size_t n);
 
 /* The whole job, for PID 1 and for mkfstab: scan, create the mount points (when mkdirs), merge with the
- * existing file and write it atomically.  output NULL prints the new text on stdout instead, merged with
+ * existing file and write it atomically (common/fileio.h).  output NULL prints the new text on stdout instead, merged with
  * ROOT/etc/fstab.  On failure returns -errno and names the failed step and path in what.  The caller frees scan
  * (also on failure) and prints scan->notes. */
 int fstab_generate(const char *root, enum platform p, const char *output, bool mkdirs, struct fstab_scan *scan,
 		   char *what, size_t n);
-
-/* Atomically replace path with text: path.new, fsync, rename, fsync the directory. Returns 0 or -errno. */
-int write_file_atomic(const char *path, const char *text);
-
-/* Read a whole file; *text NULL and 0 returned when it does not exist.  Returns 0 or -errno. */
-int read_file_text(const char *path, char **text);
 
 #endif

@@ -4,31 +4,23 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "common/apimounts.h"
 #include "common/log.h"
 #include "common/mountinfo.h"
 
-struct api_mount {
-	const char *source, *target, *type;
-	unsigned long flags;
-	const char *data;
+/* /proc, /sys and /dev first (common/apimounts.h); then what only a full system needs. */
+static const struct api_mount *const early[] = {
+	&api_mounts[API_PROC], &api_mounts[API_SYS], &api_mounts[API_DEV],
 };
 
-static const struct api_mount early[] = {
-	{ "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL },
-	{ "sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL },
-	{ "devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755" },
-};
-
-static const struct api_mount rest[] = {
-	{ "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=620,ptmxmode=666" },
-	{ "tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777" },
-	{ "tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755" },
-	{ "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777" },
-};
+static const struct api_mount devpts = { "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+					 "gid=5,mode=620,ptmxmode=666" };
+static const struct api_mount shm = { "tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777" };
+static const struct api_mount tmp = { "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777" };
+static const struct api_mount *const rest[] = { &devpts, &shm, &api_mounts[API_RUN], &tmp };
 
 /* Without /proc nothing can be known to be mounted, so everything is. */
 static bool mounted(const char *target)
@@ -41,17 +33,12 @@ static bool mounted(const char *target)
 	return found;
 }
 
-static void mount_all(const struct api_mount *m, size_t n)
+static void mount_all(const struct api_mount *const *m, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (mounted(m[i].target))
-			continue;
-		if (mkdir(m[i].target, 0755) < 0 && errno != EEXIST) {
-			log_error("unable to create %s: %s", m[i].target, strerror(errno));
-			continue;
-		}
-		if (mount(m[i].source, m[i].target, m[i].type, m[i].flags, m[i].data) < 0)
-			log_error("unable to mount %s on %s: %s", m[i].type, m[i].target, strerror(errno));
+		char msg[320];
+		if (!mounted(m[i]->target) && api_mount("", m[i], msg, sizeof(msg)) < 0)
+			log_error("%s", msg);
 	}
 }
 

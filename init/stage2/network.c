@@ -14,49 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
-#include "stage2/shutdown.h"
-
-static bool iface_name_ok(const char *name)
-{
-	size_t n = strlen(name);
-	if (n == 0 || n >= IFACE_NAME_MAX || name[0] == '.')
-		return false;
-	for (const char *c = name; *c; c++)
-		if (*c <= ' ' || *c >= 0x7f || *c == '/' || *c == ':')
-			return false;
-	return true;
-}
-
-static int name_cmp(const void *a, const void *b) { return strcmp(a, b); }
-
-size_t net_list_ether(const char *sysroot, char (*names)[IFACE_NAME_MAX], size_t max)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/sys/class/net", sysroot);
-	DIR *d = opendir(path);
-	if (!d)
-		return 0;
-	size_t count = 0;
-	struct dirent *de;
-	while (count < max && (de = readdir(d))) {
-		if (!iface_name_ok(de->d_name) || strcmp(de->d_name, "lo") == 0)
-			continue;
-		char tpath[PATH_MAX], type[16] = "";
-		if (snprintf(tpath, sizeof(tpath), "%s/%s/type", path, de->d_name) >= (int)sizeof(tpath))
-			continue;
-		FILE *f = fopen(tpath, "re");
-		if (!f)
-			continue;
-		bool ether = fgets(type, sizeof(type), f) && strtol(type, NULL, 10) == 1; /* ARPHRD_ETHER */
-		fclose(f);
-		if (ether)
-			snprintf(names[count++], IFACE_NAME_MAX, "%.15s", de->d_name);
-	}
-	closedir(d);
-	qsort(names, count, IFACE_NAME_MAX, name_cmp);
-	return count;
-}
+#include "common/netif.h"
+#include "common/pidfile.h"
 
 size_t net_dhcpc_pids(const char *rundir, pid_t *out, size_t max)
 {
@@ -69,16 +30,11 @@ size_t net_dhcpc_pids(const char *rundir, pid_t *out, size_t max)
 		size_t n = strlen(de->d_name);
 		if (n < 5 || strcmp(de->d_name + n - 4, ".pid") != 0)
 			continue;
-		char path[PATH_MAX], buf[32] = "";
+		char path[PATH_MAX];
 		snprintf(path, sizeof(path), "%s/%s", rundir, de->d_name);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		char *end = NULL;
-		long pid = fgets(buf, sizeof(buf), f) ? strtol(buf, &end, 10) : 0;
-		fclose(f);
-		if (pid > 1 && pid < 0x400000 && end && (*end == '\n' || *end == '\0'))
-			out[count++] = (pid_t)pid;
+		pid_t pid = pidfile_read_checked(path, "", DHCPC_COMM);
+		if (pid > 1)
+			out[count++] = pid;
 	}
 	closedir(d);
 	return count;
@@ -122,8 +78,8 @@ void net_start(const struct live_config *cfg, const sigset_t *restore)
 		spawn(argv, restore);
 		return;
 	}
-	char names[16][IFACE_NAME_MAX];
-	size_t n = net_list_ether("", names, 16);
+	char names[16][NETIF_NAME_MAX];
+	size_t n = netif_list("", true, names, 16);
 	for (size_t i = 0; i < n; i++) {
 		log_step("Starting background DHCP request... %s", names[i]);
 		char *argv[] = { DHCPC_PATH, names[i], NULL };
@@ -165,27 +121,19 @@ static void interfaces_down(void)
 		log_error("unable to open a socket to bring interfaces down: %s", strerror(errno));
 		return;
 	}
-	DIR *d = opendir("/sys/class/net");
-	if (!d) {
-		log_error("unable to list /sys/class/net: %s", strerror(errno));
-		close(sock);
-		return;
-	}
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!iface_name_ok(de->d_name) || strcmp(de->d_name, "lo") == 0)
-			continue;
+	char names[64][NETIF_NAME_MAX];
+	size_t n = netif_list("", false, names, 64);
+	for (size_t i = 0; i < n; i++) {
 		struct ifreq ifr;
 		memset(&ifr, 0, sizeof(ifr));
-		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%.15s", de->d_name);
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", names[i]);
 		if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0 || !(ifr.ifr_flags & IFF_UP))
 			continue;
-		log_step("Shutting down network device... %s", de->d_name);
+		log_step("Shutting down network device... %s", names[i]);
 		ifr.ifr_flags &= ~IFF_UP;
 		if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
-			log_error("unable to bring %s down: %s", de->d_name, strerror(errno));
+			log_error("unable to bring %s down: %s", names[i], strerror(errno));
 	}
-	closedir(d);
 	close(sock);
 }
 

@@ -1,5 +1,5 @@
 /* Stage 2's side of the DHCP client contract (the client itself is init/dhcp, installed as /sbin/dhcpc).
- * Start: for each Ethernet interface, `/sbin/dhcpc IFACE` (it daemonizes and writes /run/dhcpc/IFACE.pid);
+ * Start: for each Ethernet interface (common/netif.h), `/sbin/dhcpc IFACE` (it daemonizes and writes /run/dhcpc/IFACE.pid);
  * ip=STATIC: `/sbin/dhcpc --static TEXT` once; ip=off / nodhcp: nothing.
  * Stop (shutdown step 3): SIGTERM each client (it releases its lease and removes the address), wait for it,
  * then bring every interface but lo down with SIOCSIFFLAGS. */
@@ -15,12 +15,10 @@
 
 #define DHCPC_PATH "/sbin/dhcpc"
 #define DHCPC_RUNDIR "/run/dhcpc"
-#define IFACE_NAME_MAX 16
+#define DHCPC_COMM "dhcpc"
 
-/* ARPHRD_ETHER interfaces (SYSROOT/sys/class/net/NAME/type is 1), lo never, sorted.  Returns the count. */
-size_t net_list_ether(const char *sysroot, char (*names)[IFACE_NAME_MAX], size_t max);
-
-/* Pids from RUNDIR/IFACE.pid files.  Returns the count. */
+/* Pids from RUNDIR/IFACE.pid files that name a running dhcpc (/proc/PID/comm; a stale pid file may name an
+ * unrelated process by now, which must be neither spared nor signalled).  Returns the count. */
 size_t net_dhcpc_pids(const char *rundir, pid_t *out, size_t max);
 
 /* Start the DHCP clients as described above; prints "Starting background DHCP request... IFACE". */

@@ -15,19 +15,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "stage2/network.h"
 #include "stage2/swap.h"
 
 #define PF_KTHREAD 0x00200000UL /* include/linux/sched.h */
 #define KTHREADD_PID 2
-
-long monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- processes ---- */
 
@@ -85,14 +80,8 @@ size_t procs_list_targets(const char *procroot, pid_t self, const pid_t *spare, 
 			continue;
 		char path[PATH_MAX], buf[1024];
 		snprintf(path, sizeof(path), "%s/%s/stat", procroot, de->d_name);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if (file_read_small(path, buf, sizeof(buf)) <= 0)
 			continue; /* exited meanwhile */
-		ssize_t n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
 		struct proc_info pi;
 		if (proc_stat_parse(buf, &pi) == 0 && proc_is_target(&pi, self, spare, nspare))
 			out[count++] = pi;

@@ -101,6 +101,4 @@ void shutdown_run(enum shutdown_kind kind, const struct live_config *cfg) __attr
  * ETIMEDOUT, or the fork error.  Used for the calls that can hang: umount of a dead device, sync. */
 int run_bounded(int (*fn)(void *arg), void *arg, long timeout_ms);
 
-long monotonic_ms(void);
-
 #endif

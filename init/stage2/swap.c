@@ -7,7 +7,7 @@
 #include <sys/swap.h>
 
 #include "common/mountinfo.h"
-#include "stage2/fstab.h"
+#include "common/fileio.h"
 
 size_t swaps_parse(const char *text, char (*paths)[256], size_t max)
 {
@@ -38,7 +38,11 @@ int swap_off_all(const char *swaps_path, char *failed, size_t n, int *err)
 	failed[0] = '\0';
 	*err = 0;
 	char *text;
-	int r = read_file_text(swaps_path, &text);
+	int r = file_read(swaps_path, &text, NULL);
+	if (r == -ENOENT) {
+		text = NULL;
+		r = 0;
+	}
 	if (r < 0) {
 		snprintf(failed, n, "%s", swaps_path);
 		*err = -r;

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "dhcp/arp.h"
+#include "common/fileio.h"
+#include "common/pidfile.h"
 #include "dhcp/lease.h"
 #include "dhcp/packet.h"
 #include "dhcp/timing.h"
@@ -456,7 +458,7 @@ static void test_pidfile_read(void **state)
 	const char *cases[] = { "1234\n", "1234", "", "12x\n", "-5\n", "99999999999\n" };
 	const pid_t want[] = { 1234, 1234, -EINVAL, -EINVAL, -EINVAL, -EINVAL };
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(write_atomic(path, cases[i], strlen(cases[i]), &step), 0);
+		assert_int_equal(file_write_atomic(path, cases[i], strlen(cases[i]), &step), 0);
 		assert_int_equal(pidfile_read(path), want[i]);
 	}
 	unlink(path);

@@ -8,6 +8,7 @@
 
 #include <signal.h>
 
+#include "common/clock.h"
 #include "stage2/shutdown.h"
 #include "stage2/swap.h"
 #include "testutil.h"

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "common/netif.h"
 #include "stage2/console.h"
 #include "stage2/network.h"
 #include "stage2/signals.h"
@@ -112,32 +113,70 @@ static void test_ether_interfaces(void **state)
 		tu_write(tu_path("%s/sys/class/net/%s/type", root, ifs[i][0]), tu_path("%s\n", ifs[i][1]));
 	tu_write(tu_path("%s/sys/class/net/bad name/type", root), "1\n");
 	tu_write(tu_path("%s/sys/class/net/waytoolongname0123/type", root), "1\n");
-	char names[8][IFACE_NAME_MAX];
-	size_t n = net_list_ether(root, names, 8);
+	char names[8][NETIF_NAME_MAX];
+	size_t n = netif_list(root, true, names, 8);
 	assert_int_equal(n, 3);
 	assert_string_equal(names[0], "eth0");
 	assert_string_equal(names[1], "vec0");
 	assert_string_equal(names[2], "wlan0");
-	assert_int_equal(net_list_ether("/nonexistent", names, 8), 0);
+	assert_int_equal(netif_list("/nonexistent", true, names, 8), 0);
 	tu_rmtree(root);
 	free(root);
 }
 
+/* A running program called `name` (a copy of sleep, so /proc/PID/comm says name). */
+static pid_t start_named(const char *dir, const char *name)
+{
+	char *exe = strdup(tu_path("%s/%s", dir, name));
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", "cp /bin/sleep \"$0\" && exec \"$0\" 60", exe, (char *)NULL);
+		_exit(127);
+	}
+	/* wait until the exec happened: comm changes from sh to name */
+	for (int i = 0; i < 500; i++) {
+		char comm[32] = "";
+		FILE *f = fopen(tu_path("/proc/%d/comm", (int)pid), "r");
+		if (f) {
+			if (!fgets(comm, sizeof(comm), f))
+				comm[0] = 0;
+			fclose(f);
+		}
+		if (strncmp(comm, name, strlen(name)) == 0)
+			break;
+		usleep(10000);
+	}
+	free(exe);
+	return pid;
+}
+
+/* Only pid files that name a running dhcpc count: a stale one naming another process is not trusted. */
 static void test_dhcpc_pidfiles(void **state)
 {
 	(void)state;
 	char *dir = tu_tmpdir();
-	tu_write(tu_path("%s/vec0.pid", dir), "1234\n");
-	tu_write(tu_path("%s/eth0.pid", dir), "99");
+	char *bin = tu_tmpdir();
+	pid_t dhcpc = start_named(bin, "dhcpc");
+	pid_t other = start_named(bin, "other");
+	tu_write(tu_path("%s/vec0.pid", dir), tu_path("%d\n", (int)dhcpc));
+	tu_write(tu_path("%s/eth0.pid", dir), tu_path("%d", (int)other)); /* stale: that pid is something else now */
 	tu_write(tu_path("%s/bad.pid", dir), "12x\n");
 	tu_write(tu_path("%s/one.pid", dir), "1\n"); /* never PID 1 */
-	tu_write(tu_path("%s/eth1.lease", dir), "5678\n");
+	tu_write(tu_path("%s/eth1.lease", dir), tu_path("%d\n", (int)dhcpc));
 	pid_t pids[8];
 	size_t n = net_dhcpc_pids(dir, pids, 8);
-	assert_int_equal(n, 2);
-	assert_true((pids[0] == 1234 && pids[1] == 99) || (pids[0] == 99 && pids[1] == 1234));
+	assert_int_equal(n, 1);
+	assert_int_equal(pids[0], dhcpc);
+	kill(dhcpc, SIGKILL);
+	kill(other, SIGKILL);
+	waitpid(dhcpc, NULL, 0);
+	waitpid(other, NULL, 0);
+	/* exited: not a running dhcpc any more */
+	assert_int_equal(net_dhcpc_pids(dir, pids, 8), 0);
 	tu_rmtree(dir);
+	tu_rmtree(bin);
 	free(dir);
+	free(bin);
 }
 
 static void test_securetty(void **state)
