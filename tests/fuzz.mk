@@ -10,12 +10,12 @@
 PARSER_FUZZERS := cmdline probe mountinfo fstab moddep alias
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinit -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-FUZZ_SRCS_cmdline   := init/common/cmdline.c init/common/platform.c
+FUZZ_SRCS_cmdline   := init/common/cmdline.c init/common/platform.c init/common/fileio.c init/common/fileread.c
 FUZZ_SRCS_probe     := init/common/probe.c
-FUZZ_SRCS_mountinfo := init/common/mountinfo.c
-FUZZ_SRCS_fstab     := init/stage2/fstab.c init/common/mountinfo.c init/common/probe.c
-FUZZ_SRCS_moddep    := init/common/moddep.c
-FUZZ_SRCS_alias     := init/common/coldplug.c init/common/moddep.c
+FUZZ_SRCS_mountinfo := init/common/mountinfo.c init/common/fileread.c
+FUZZ_SRCS_fstab     := init/stage2/fstab.c init/common/mountinfo.c init/common/probe.c init/common/fileio.c init/common/fileread.c
+FUZZ_SRCS_moddep    := init/common/moddep.c init/common/fileread.c
+FUZZ_SRCS_alias     := init/common/coldplug.c init/common/moddep.c init/common/modload.c init/common/fileread.c init/common/fileio.c
 FUZZ_MAXLEN_probe   := 73728
 FUZZ_MAXLEN_moddep  := 4096
 FUZZ_MAXLEN_alias   := 4096

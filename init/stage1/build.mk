@@ -16,7 +16,7 @@ $(BUILD)/hostobj/stage1/switchroot_asan.o: init/stage1/switchroot.c
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -c -o $@ $<
 $(BUILD)/tests/test_switchroot: tests/unit/test_switchroot.c $(BUILD)/hostobj/stage1/switchroot_asan.o \
-		$(BUILD)/hostobj/stage1/util_asan.o
+		$(BUILD)/hostobj/stage1/util_asan.o $(BUILD)/hostobj/common/fileio_asan.o $(BUILD)/hostobj/common/clock_asan.o
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -o $@ $(filter %.c %.o,$^) -lcmocka
 UNIT_TESTS += $(BUILD)/tests/test_switchroot
