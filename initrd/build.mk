@@ -3,7 +3,7 @@ BUSYBOX      ?= /bin/busybox
 # Modules stage 1 may need on UML: the loop driver and the filesystems of the live medium.
 INITRD_MODULES ?= overlay loop squashfs isofs
 
-$(BUILD)/initrd.img: initrd/mkinitrd initrd/build.mk $(BUILD)/bin/init $(BUILD)/bin/liveinit-moddep $(KMODDIR)/modules.dep
+$(BUILD)/initrd.img: initrd/mkinitrd initrd/strip-modules initrd/build.mk $(BUILD)/bin/init $(BUILD)/bin/liveinit-moddep $(KMODDIR)/modules.dep
 	initrd/mkinitrd --out $@ --init $(BUILD)/bin/init --busybox $(BUSYBOX) --moddep $(BUILD)/bin/liveinit-moddep \
 		--kmoddir $(KMODDIR) --kver $(KVER) $(INITRD_MODULES)
 
@@ -16,10 +16,11 @@ initrd: $(BUILD)/initrd.img
 ALL += $(BUILD)/initrd.img
 BENCH += tests/bench_stage1.py
 
-# PC boots (ISO in qemu or on metal): Debian's amd64 kernel, unpacked once under build/pc/<package>_<version>/
-# (initrd/fetch-pc-kernel runs depmod: the package ships no modules.dep), and an initrd built for it by the
-# same mkinitrd.  Stage 1 loads all of PC_INITRD_MODULES at start ('?' = optional), then scans for the medium.
-PC_KPKG    ?= linux-image-6.1.0-50-amd64-unsigned
+# PC boots (ISO in qemu or on metal): Debian's amd64 kernel, the signed flavour (for UEFI Secure Boot: shim and
+# Debian's signed GRUB start it; its modules are the same as the -unsigned package's, signed by the kernel's
+# build key), unpacked once under build/pc/<package>_<version>/ (initrd/fetch-pc-kernel runs depmod: the package
+# ships no modules.dep), and an initrd built for it by the same mkinitrd.  Stage 1 loads all of PC_INITRD_MODULES at start ('?' = optional), then scans for the medium.
+PC_KPKG    ?= linux-image-6.1.0-50-amd64
 PC_KVER    ?= $(patsubst linux-image-%,%,$(PC_KPKG:%-unsigned=%))
 PC_DIR     := $(BUILD)/pc
 PC_KSTAMP  := $(PC_DIR)/$(PC_KPKG).stamp
@@ -32,7 +33,7 @@ $(PC_KSTAMP): initrd/fetch-pc-kernel
 	initrd/fetch-pc-kernel $(PC_KPKG) $(PC_KVER) $(PC_DIR)
 	touch $@
 
-$(PC_DIR)/initrd.img: initrd/mkinitrd initrd/build.mk $(BUILD)/bin/init $(BUILD)/bin/liveinit-moddep $(PC_KSTAMP)
+$(PC_DIR)/initrd.img: initrd/mkinitrd initrd/strip-modules initrd/build.mk $(BUILD)/bin/init $(BUILD)/bin/liveinit-moddep $(PC_KSTAMP)
 	initrd/mkinitrd --out $@ --init $(BUILD)/bin/init --busybox $(BUSYBOX) --moddep $(BUILD)/bin/liveinit-moddep \
 		--kmoddir $(PC_KMODDIR) --kver $(PC_KVER) $(PC_INITRD_MODULES)
 
