@@ -22,7 +22,7 @@ ISO = os.path.join(uml.BUILD, "live.iso")
 # What stage 1 (media scan), coldplug and the stage-2 fstab scan say about the disk.
 STAGE1_SLOW = r"liveinit: warning: /dev/vda does not answer \(nothing read in \d+ s; a failing disk\?\): " \
               r"not looking at /dev/vda again"
-COLDPLUG_SLOW = r"liveinit: warning: loading drivers \(coldplug\) has taken \d+ s"
+COLDPLUG_SLOW = r"liveinit: warning: loading drivers \(coldplug\): no module loaded for \d+ s"
 STAGE2_SLOW = r"liveinit: warning: /dev/vda does not answer \(nothing read in \d+ s; a failing disk\?\): " \
               r"/dev/vda left out of fstab"
 SWITCH = r"\[\s*(\d+\.\d+)\] liveinit: stage 1 done"
