@@ -1,7 +1,7 @@
 # The initrd: stage 1 + busybox + the modules stage 1 needs for the target kernel (KVER/KMODDIR).
 BUSYBOX      ?= /bin/busybox
 # Modules stage 1 may need on UML: the loop driver and the filesystems of the live medium.
-INITRD_MODULES ?= overlay loop squashfs isofs
+INITRD_MODULES ?= overlay loop squashfs isofs +vfat +nls_cp437 +nls_ascii +nls_iso8859-1 +nls_utf8
 
 $(BUILD)/initrd.img: initrd/mkinitrd initrd/strip-modules initrd/build.mk $(BUILD)/bin/init $(BUILD)/bin/liveinit-moddep $(KMODDIR)/modules.dep
 	initrd/mkinitrd --out $@ --init $(BUILD)/bin/init --busybox $(BUSYBOX) --moddep $(BUILD)/bin/liveinit-moddep \
@@ -27,7 +27,8 @@ PC_KSTAMP  := $(PC_DIR)/$(PC_KPKG).stamp
 PC_KMODDIR := $(PC_DIR)/modules
 PC_INITRD_MODULES ?= loop squashfs isofs overlay cdrom sr_mod sd_mod \
 	ata_piix ata_generic ahci virtio_pci virtio_blk virtio_scsi ?xen-blkfront ?xen-netfront \
-	?usb-storage ?uas ?xhci_pci ?ehci_pci ?uhci_hcd ?ohci_pci
+	?usb-storage ?uas ?xhci_pci ?ehci_pci ?uhci_hcd ?ohci_pci \
+	+ext4 +crc32c_generic +vfat +nls_cp437 +nls_ascii +nls_iso8859-1 +nls_utf8
 
 $(PC_KSTAMP): initrd/fetch-pc-kernel
 	initrd/fetch-pc-kernel $(PC_KPKG) $(PC_KVER) $(PC_DIR)

@@ -30,15 +30,16 @@ $(BUILD)/root.img: $(BUILD)/rootfs.stamp
 # The live root carries the modules of the kernels it boots with, debug info stripped, with depmod's
 # modules.alias for coldplug: all of the UML kernel's, and the PC kernel's drivers a PC, qemu or Xen guest
 # may need (PC_ROOT_MODULES: prefixes under its module directory; wireless NICs left out: no firmware here).
+# crypto: ext4 with metadata checksums (mkfs.ext4's default) needs crc32c from it, or the mount fails.
 UML_KMODDIR ?= /usr/lib/uml/modules/$(UML_KVER)
 PC_ROOT_MODULES ?= drivers/net drivers/block drivers/ata drivers/scsi drivers/virtio drivers/cdrom \
 	drivers/usb drivers/hid drivers/input drivers/xen drivers/nvme drivers/char/hw_random \
-	fs net/bridge net/packet net/8021q
+	fs net/bridge net/packet net/8021q crypto arch/x86/crypto
 PC_ROOT_SKIP    ?= drivers/net/wireless
 $(BUILD)/rootmods/uml.stamp: iso/modtree initrd/strip-modules $(UML_KMODDIR)/modules.dep
 	iso/modtree --src $(UML_KMODDIR) --release $(UML_KVER) --out $(BUILD)/rootmods/uml
 	touch $@
-$(BUILD)/rootmods/pc.stamp: iso/modtree initrd/strip-modules $(PC_KSTAMP)
+$(BUILD)/rootmods/pc.stamp: iso/modtree iso/build.mk initrd/strip-modules $(PC_KSTAMP)
 	iso/modtree --src $(PC_KMODDIR) --release $(PC_KVER) --out $(BUILD)/rootmods/pc \
 		$(foreach d,$(PC_ROOT_MODULES),--only kernel/$(d)) $(foreach d,$(PC_ROOT_SKIP),--skip kernel/$(d))
 	touch $@

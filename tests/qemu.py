@@ -7,6 +7,8 @@
         q.poweroff()                        # waits for qemu to exit by itself (-no-reboot), returns its status
 
 Direct kernel boots (no boot loader): Qemu(kernel=..., initrd=..., append="console=ttyS0 ...", cdrom=...).
+More devices: Qemu(..., extra=["-drive", "...", "-device", "..."]).  Qemu(..., monitor=True, no_shutdown=True):
+qemu stays after the guest powers off, and q.monitor("info block") asks its human monitor.
 UEFI boots: Qemu(cdrom=..., firmware="ovmf") or firmware="ovmf-secboot" (Secure Boot enforced, Microsoft's keys),
 then q.grub_choose("serial") picks the entry in GRUB's menu with the arrow keys over the serial line.
 A USB stick: Qemu(usb="build/live.iso") (xHCI + usb-storage, written to a snapshot, never to the file).
@@ -45,10 +47,17 @@ class Qemu(uml.UML):
     """Same interface as uml.UML (expect/shell/poweroff/kill/output), for a qemu guest on ttyS0."""
 
     def __init__(self, cdrom=None, disk=None, kernel=None, initrd=None, append=None, mem="512", nic="e1000",
-                 timeout=180, name=None, firmware="bios", usb=None, extra=()):
+                 timeout=180, name=None, firmware="bios", usb=None, extra=(), monitor=False,
+                 no_shutdown=False):
         self.umid = name or "liveinit-q%d-%d" % (os.getpid(), next(_counter))
         os.makedirs(uml.LOGDIR, exist_ok=True)
         args = ["-accel", "tcg", "-m", str(mem), "-nographic", "-no-reboot"]
+        if no_shutdown:
+            args += ["-no-shutdown"]
+        self.monitor_path = None
+        if monitor:
+            self.monitor_path = os.path.join(uml.LOGDIR, self.umid + ".monitor")
+            args += ["-monitor", "unix:%s,server=on,wait=off" % self.monitor_path]
         self.vars = None
         if firmware != "bios":
             code, vars_template = OVMF[firmware]
@@ -69,7 +78,8 @@ class Qemu(uml.UML):
             args += ["-kernel", kernel, "-initrd", initrd, "-append", append or "console=ttyS0"]
         if nic:
             args += ["-netdev", "user,id=n0", "-device", "%s,netdev=n0" % nic]
-        self.qemu_args = args + list(extra)   # extra: more qemu arguments (drives, devices)
+        args += list(extra)
+        self.qemu_args = args
         self.timeout = timeout
         self.child = None
         self.exitstatus = None
@@ -89,6 +99,24 @@ class Qemu(uml.UML):
         # isolinux reads the serial line a character at a time; a carriage return ends the line.
         self.child.send(line + "\r")
 
+    def monitor(self, command, timeout=30):
+        """Run one command on qemu's human monitor; returns its output."""
+        import socket
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(self.monitor_path)
+            data = b""
+            while not data.endswith(b"(qemu) "):
+                data += s.recv(4096)
+            s.sendall(command.encode() + b"\n")
+            data = b""
+            while not data.rstrip().endswith(b"(qemu)"):
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        return ansi_free(data.decode(errors="replace"))
+
     def grub_choose(self, entry, timeout=120):
         """In GRUB's menu (iso/grub.cfg), move the highlight down to entry with the arrow keys, see it highlighted,
         press Enter.  The menu's 5 s countdown stops at the first key."""
@@ -101,6 +129,8 @@ class Qemu(uml.UML):
         self.child.send("\r")
 
     def kill(self):
+        if self.monitor_path and os.path.exists(self.monitor_path):
+            os.unlink(self.monitor_path)
         if self.child is not None and self.child.isalive():
             try:
                 os.kill(self.child.pid, signal.SIGKILL)

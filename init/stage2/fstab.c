@@ -95,24 +95,30 @@ static bool is_alias_partition(const char *partdir)
 }
 
 /* Whole disks whose partitions are listed separately: sysfs puts each partition's directory, with a
- * `partition` attribute, inside its disk's directory.  Alias partitions (above) do not count. */
+ * `partition` attribute, inside its disk's directory.  A disk with an alias partition (above) carries a
+ * filesystem over the whole disk (a hybrid ISO, whose other partitions, such as its EFI system partition,
+ * lie inside it): the disk itself is listed, as well as those other partitions. */
 static bool has_partitions(const char *devdir)
 {
 	DIR *d = opendir(devdir);
 	if (!d)
 		return false;
-	bool found = false;
+	bool found = false, alias = false;
 	struct dirent *de;
 	char path[PATH_MAX];
-	while (!found && (de = readdir(d))) {
+	while (!alias && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
 		if (pathf(path, sizeof(path), "%s/%s/partition", devdir, de->d_name) == 0 && access(path, F_OK) == 0 &&
-		    pathf(path, sizeof(path), "%s/%s", devdir, de->d_name) == 0 && !is_alias_partition(path))
-			found = true;
+		    pathf(path, sizeof(path), "%s/%s", devdir, de->d_name) == 0) {
+			if (is_alias_partition(path))
+				alias = true;
+			else
+				found = true;
+		}
 	}
 	closedir(d);
-	return found;
+	return found && !alias;
 }
 
 /* A device with holders (device-mapper, md) is used by another block device. */

@@ -454,6 +454,31 @@ static void test_hybrid_iso_alias_partition(void **state)
 	free(root);
 }
 
+/* The hybrid ISO with an EFI system partition appended (UEFI boot): partition 1 is the alias at sector 0,
+ * partition 2 the ESP.  The disk stays listed as the medium's filesystem, and the ESP beside it. */
+static void test_hybrid_iso_with_esp(void **state)
+{
+	(void)state;
+	char *root = tu_tmpdir();
+	const struct fake_dev devs[] = {
+		{ "sda", NULL, "8:0", "ext4", true },
+		{ "sda1", "sda", "8:1", "ext4", true },
+		{ "sda2", "sda", "8:2", "vfat", false },
+	};
+	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++)
+		add_dev(root, &devs[i]);
+	tu_write(tu_path("%s/sys/devices/virtual/block/sda/sda1/start", root), "0\n");
+	tu_write(tu_path("%s/sys/devices/virtual/block/sda/sda2/start", root), "150000\n");
+	struct fstab_scan scan;
+	assert_int_equal(fstab_scan(root, PLATFORM_PC, &scan), 0);
+	assert_int_equal(scan.count, 2);
+	assert_string_equal(scan.devs[0].name, "sda");
+	assert_string_equal(scan.devs[1].name, "sda2");
+	fstab_scan_free(&scan);
+	tu_rmtree(root);
+	free(root);
+}
+
 static void test_no_sysfs(void **state)
 {
 	(void)state;
@@ -500,6 +525,7 @@ int main(void)
 		cmocka_unit_test(test_active_swap_and_holders),
 		cmocka_unit_test(test_dying_disks_named_and_skipped),
 		cmocka_unit_test(test_hybrid_iso_alias_partition),
+		cmocka_unit_test(test_hybrid_iso_with_esp),
 		cmocka_unit_test(test_no_sysfs),
 	};
 	return cmocka_run_group_tests(tests, setup_images, teardown_images);
