@@ -69,7 +69,7 @@ bench: deps
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD)/obj $(BUILD)/hostobj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/hostobj $(BUILD)/hostsan -name '*.d' 2>/dev/null)
 
 print-%:
 	@echo $($*)

@@ -270,6 +270,18 @@ def test_unknown_guest(tmp_path):
     assert p.returncode == 1 and "missing.img: no such file" in p.stderr, p.stderr
 
 
+@pytest.mark.parametrize("name", ["cow,base.img", "two words.img", "tab\there.img"])
+def test_disk_path_with_comma_or_space_refused(tmp_path, name):
+    """A ',' makes UML take the path as a COW pair (writes go elsewhere); whitespace splits the argument."""
+    disk = tmp_path / name
+    disk.write_bytes(b"\0" * 4096)
+    p = RunDir(tmp_path / "run").run("--dry-run", "--disk", str(disk))
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode == 1 and len(lines) == 1, p.stderr
+    assert lines[0].startswith("create: --disk %s: a path with ','" % disk), p.stderr
+    assert "ubd" not in p.stdout, p.stdout
+
+
 def test_start_failure_is_reported(rundir):
     """A UML kernel that exits at once: create fails and says so, the name is free again."""
     p = rundir.run("--mem", "64M", env={"UML_LINUX": "/bin/false"})

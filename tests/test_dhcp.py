@@ -264,6 +264,20 @@ def test_nak_on_renew_restarts_and_gets_new_address(lab):
     assert f"DHCPNAK({n.sif}) {old} {n.mac}" in text(slog)
 
 
+# One DHCPDISCOVER broadcast on the interface argv[1] for the MAC argv[2], from an ephemeral port (dhcpc
+# holds port 68): the servers log it whatever they answer.
+DISCOVER_PROBE = r"""
+import socket, struct, sys
+mac = bytes(int(x, 16) for x in sys.argv[2].split(":"))
+pkt = struct.pack("!BBBBIHH4s4s4s4s16s192s4s", 1, 1, 6, 0, 0x5eed, 0, 0x8000, bytes(4), bytes(4), bytes(4),
+                  bytes(4), mac + bytes(10), bytes(192), bytes([99, 130, 83, 99])) + bytes([53, 1, 1, 255])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, sys.argv[1].encode())
+s.sendto(pkt, ("255.255.255.255", 67))
+"""
+
+
 def test_two_servers_request_names_one(lab):
     n = lab(subnet="10.70.0", bridge=True)
     nsa, deva = n.add_host("10.70.0.1")
@@ -273,7 +287,12 @@ def test_two_servers_request_names_one(lab):
     p, log = n.client()
     lease = n.wait_state("bound")
     wait_for(lambda: "DHCPOFFER" in text(loga) and "DHCPOFFER" in text(logb), 10, "both servers to offer")
-    time.sleep(0.5)
+    # "The other server did not ACK" needs proof that it has handled the client's REQUEST, not a pause: each
+    # dnsmasq handles packets in arrival order, so once both have logged a DISCOVER sent after the client was
+    # bound, the REQUEST before it was handled too.
+    probe_mac = "02:00:00:00:be:ef"
+    run("ip", "netns", "exec", n.cli, "python3", "-c", DISCOVER_PROBE, n.cif, probe_mac)
+    wait_for(lambda: probe_mac in text(loga) and probe_mac in text(logb), 10, "both servers to log the probe")
     acked = [name for name, lg in (("a", loga), ("b", logb)) if "DHCPACK" in text(lg)]
     assert len(acked) == 1, (text(loga), text(logb))
     chosen = {"a": "10.70.0.1", "b": "10.70.0.2"}[acked[0]]

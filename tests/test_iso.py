@@ -371,6 +371,28 @@ def test_remaster_failing_command_unbinds(tmp_path):
     assert uml.sha256(ISO) == before
 
 
+def test_remaster_never_deletes_through_a_mount_in_a_spaced_path(tmp_path):
+    """The work directory sits next to OUT.iso; with a space in that path /proc/self/mountinfo shows it as \\040.
+    A mount the command leaves behind must keep the work directory from being deleted through it."""
+    outdir = tmp_path / "out dir"
+    outdir.mkdir()
+    r = subprocess.run([REMASTER, ISO, str(outdir / "out.iso"), "--run",
+                        "mount -t tmpfs keep /mnt && echo precious > /mnt/file && exit 3"],
+                       capture_output=True, text=True, timeout=900)
+    works = glob.glob(str(outdir / ".remaster.*"))
+    try:
+        assert r.returncode == 1 and "command failed (exit 3)" in r.stderr, r.stderr
+        assert "mounts remain under" in r.stderr, r.stderr
+        assert len(works) == 1, works
+        with open(os.path.join(works[0], "root", "mnt", "file")) as f:
+            assert f.read() == "precious\n", "deleted through the mount"
+    finally:
+        for w in works:
+            subprocess.run(["umount", os.path.join(w, "root", "mnt")], capture_output=True)
+            shutil.rmtree(w, ignore_errors=True)
+    assert str(outdir) not in open("/proc/self/mounts").read().replace("\\040", " ")
+
+
 # ---- liveinit-coldplug as a command (the library has cmocka tests: tests/unit/test_coldplug.c) ----
 
 def test_coldplug_cli_dry_run(tmp_path):

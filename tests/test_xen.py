@@ -21,12 +21,6 @@ import xenvm
 REPO = xenvm.REPO
 BUILD = os.path.join(REPO, "build")
 READY = r"\[\*\] liveinit [^\r\n]*ready"
-HAVE_STAGE2 = os.path.isdir(os.path.join(REPO, "init", "stage2"))
-# The DHCP client (issue 4) is there when the live root carries /sbin/dhcpc (as tests/test_stage2.py sees it).
-HAVE_DHCP = os.path.lexists(os.path.join(BUILD, "rootfs", "sbin", "dhcpc"))
-needs_stage2 = pytest.mark.skipif(not HAVE_STAGE2, reason="stage 2 (issue 3) is not in the tree yet")
-needs_dhcp = pytest.mark.skipif(not (HAVE_STAGE2 and HAVE_DHCP),
-                                reason="stage 2 / the DHCP client (issues 3, 4) are not in the tree yet")
 
 
 # The domU runs Debian's amd64 kernel, which has neither NTFS driver (tests/test_filesystems.py checks this).
@@ -108,14 +102,9 @@ def boot(harness, pc, tmp_path_factory):
         b.out["fstab"] = sh.run("cat /etc/fstab")
         b.out["swaps"] = sh.run("cat /proc/swaps")
         # The lease may still be on its way: wait up to 30 s for an address from dom0's dnsmasq.
-        wait = 60 if HAVE_DHCP else 0
+        wait = 60
         b.out["addr"] = sh.run(f"i=0; while [ $i -lt {wait} ] && ! ip -4 -o addr | grep -q ' 10[.]77[.]0[.]'; "
                                "do sleep 0.5; i=$((i+1)); done; ip -4 -o addr; ip -o link", timeout=60)
-        if not HAVE_DHCP:
-            # Until the project's DHCP client lands, busybox's udhcpc proves the backend side (vif on the
-            # bridge, dnsmasq in dom0); it only reports the lease (-s /bin/true configures nothing).
-            b.out["udhcpc"] = sh.run("ip link set eth0 up; udhcpc -i eth0 -n -q -t 8 -T 2 -s /bin/true 2>&1",
-                                     timeout=60)
         b.out["modprobe"] = sh.run("cat /proc/sys/kernel/modprobe; modprobe -n -v crypto-crc32c")
         b.out["matrix"] = fsmatrix.guest_matrix(lambda c: sh.run(c, timeout=120), matrix, XEN_NO_DRIVER)
         b.out["lsmod"] = sh.run("lsmod")
@@ -189,14 +178,12 @@ def test_medium_read_only_under_overlay(boot):
     assert root and root[-1][2] == "overlay", mounts
 
 
-@needs_stage2
 def test_console_is_hvc0(boot):
     # The console is shared: dhcpc's state lines may land between the command's output lines.
     ttys = [line.strip() for line in need(boot, "tty").splitlines() if line.strip().startswith("/dev/")]
     assert ttys == ["/dev/hvc0"], need(boot, "tty")
 
 
-@needs_stage2
 def test_fstab_lists_xvdb1(boot):
     lines = [line.split() for line in need(boot, "fstab").splitlines()
              if line.strip() and not line.lstrip().startswith("#")]
@@ -221,14 +208,12 @@ def test_modprobe_resolves_crypto_aliases_on_xen(boot):
     assert re.search(r"^insmod /lib/modules/[^/]+/kernel/crypto/crc32c_generic\.ko$", out, re.M), out
 
 
-@needs_stage2
 def test_swap_on_xvdb2_active(boot):
     swaps = need(boot, "swaps").splitlines()
     assert any(line.split()[0] == "/dev/xvdb2" for line in swaps[1:] if line.strip()), swaps
     assert "Using swap partition /dev/xvdb2" in domu_console(boot)
 
 
-@needs_dhcp
 def test_dhcp_on_netfront(boot):
     addr = need(boot, "addr")
     m = re.search(r"^\d+: (\S+)\s+inet (10\.77\.0\.\d+)/24", addr, re.M)
@@ -241,16 +226,6 @@ def test_dhcp_on_netfront(boot):
     assert re.search(rf"DHCPRELEASE\(xenbr0\) {re.escape(ip)} ", log), f"no DHCPRELEASE of {ip}:\n{log}"
 
 
-@pytest.mark.skipif(HAVE_DHCP, reason="the project's DHCP client is checked by test_dhcp_on_netfront")
-def test_backend_bridge_serves_dhcp(boot):
-    """Harness check: the guest's netfront reaches dnsmasq in dom0 through the vif on xenbr0."""
-    out = need(boot, "udhcpc")
-    m = re.search(r"lease of (10\.77\.0\.\d+) obtained from 10\.77\.0\.1", out)
-    assert m, out
-    assert m.group(1) in need(boot, "leases")
-
-
-@needs_stage2
 def test_poweroff_is_ordered(boot):
     assert boot.shutdown, boot.error
     steps = ["Sent all processes the TERM signal", "Sent all processes the KILL signal",

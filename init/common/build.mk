@@ -28,7 +28,7 @@ ALL += $(BUILD)/bin/liveinit-moddep
 # ASan/UBSan like test_probe.  test_moddep reads the real modules.dep of $(KMODDIR) (compiled in; the
 # environment variable MODDEP_DIR overrides it).
 UT_COMMON_OBJS := cmdline platform moddep sha256 fileio fileread clock modload pidfile spawn apimounts netif \
-	select coldplug
+	select coldplug log steptime
 $(UT_COMMON_OBJS:%=$(BUILD)/hostobj/common/%_asan.o): $(BUILD)/hostobj/common/%_asan.o: init/common/%.c
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -c -o $@ $<
@@ -40,7 +40,7 @@ $(BUILD)/tests/test_moddep: tests/unit/test_moddep.c $(BUILD)/hostobj/common/mod
 		$(BUILD)/hostobj/common/fileio_asan.o $(BUILD)/hostobj/common/fileread_asan.o
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -DMODDEP_DEFAULT_DIR=\"$(KMODDIR)\" -o $@ $^ -lcmocka
-UT_STAGE1_OBJS := mediacheck util
+UT_STAGE1_OBJS := mediacheck util steps
 $(UT_STAGE1_OBJS:%=$(BUILD)/hostobj/stage1/%_asan.o): $(BUILD)/hostobj/stage1/%_asan.o: init/stage1/%.c
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -c -o $@ $<

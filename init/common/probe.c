@@ -16,8 +16,12 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* A prober returns MATCH after filling *out, NO_MATCH, or -errno when a read failed. */
@@ -386,6 +390,74 @@ int probe_path(const char *path, struct probe_result *out)
 	int rc = probe_fd(fd, out);
 	close(fd);
 	return rc;
+}
+
+/* A dying disk can block a read for minutes, inside the kernel where no signal reaches the reader, and the
+ * kernel's own partition scan of such a disk holds its open lock just as long: the probe runs in a child, and
+ * the caller stops waiting for it.  The child gets SIGKILL, which takes effect when the read returns; whoever
+ * reaps children (PID 1's loop) collects it then. */
+int probe_path_bounded(const char *path, struct probe_result *out, int timeout_ms)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(fds[0]);
+		close(fds[1]);
+		return -e;
+	}
+	struct probe_reply {
+		int rc;
+		struct probe_result result;
+	} reply;
+	if (pid == 0) {
+		close(fds[0]);
+		memset(&reply, 0, sizeof(reply));
+		reply.rc = probe_path(path, &reply.result);
+		_exit(write(fds[1], &reply, sizeof(reply)) == (ssize_t)sizeof(reply) ? 0 : 1);
+	}
+	close(fds[1]);
+	struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+	int ready;
+	do
+		ready = poll(&pfd, 1, timeout_ms);
+	while (ready < 0 && errno == EINTR);
+	if (ready <= 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, WNOHANG);
+		close(fds[0]);
+		return -ETIMEDOUT;
+	}
+	ssize_t n = read(fds[0], &reply, sizeof(reply));
+	close(fds[0]);
+	waitpid(pid, NULL, 0); /* it has answered (or died): it exits now */
+	if (n != (ssize_t)sizeof(reply))
+		return -EIO;
+	*out = reply.result;
+	return reply.rc;
+}
+
+void probe_disk_of(const char *sysblock, const char *name, char *disk, size_t n)
+{
+	char link[PATH_MAX], target[PATH_MAX];
+	snprintf(disk, n, "%s", name);
+	if (snprintf(link, sizeof(link), "%s/%s", sysblock, name) >= (int)sizeof(link))
+		return;
+	ssize_t len = readlink(link, target, sizeof(target) - 1);
+	if (len <= 0)
+		return;
+	target[len] = '\0';
+	/* .../block/sda/sda1: a partition sits in its disk's directory; .../block/sda: a whole disk. */
+	char *last = strrchr(target, '/');
+	if (!last || last == target)
+		return;
+	*last = '\0';
+	char *parent = strrchr(target, '/');
+	parent = parent ? parent + 1 : target;
+	if (strcmp(parent, "block") != 0)
+		snprintf(disk, n, "%s", parent);
 }
 
 const char *fs_type_name(enum fs_type type)

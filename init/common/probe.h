@@ -3,6 +3,7 @@
 #ifndef LIVEINIT_PROBE_H
 #define LIVEINIT_PROBE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum fs_type {
@@ -32,6 +33,15 @@ int probe_fd(int fd, struct probe_result *out);
 
 /* Open path read-only and probe it.  Returns 0 or -errno. */
 int probe_path(const char *path, struct probe_result *out);
+
+/* probe_path() in a child process, waiting at most timeout_ms for it: -ETIMEDOUT when the device did not
+ * answer (a dying disk), else as probe_path().  A timed-out child is killed and left for the caller's
+ * reaper (it is stuck in the kernel until the read returns). */
+int probe_path_bounded(const char *path, struct probe_result *out, int timeout_ms);
+
+/* The whole disk block device NAME belongs to ("sda" for sda1 and for sda), from the link
+ * SYSBLOCK/NAME (SYSBLOCK is /sys/class/block under some root); NAME itself when that cannot be read. */
+void probe_disk_of(const char *sysblock, const char *name, char *disk, size_t n);
 
 /* Name for mount(2)/fstab: "iso9660", "squashfs", "ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "swap", "exfat",
  * "ntfs";

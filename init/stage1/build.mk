@@ -12,6 +12,18 @@ $(BUILD)/bin/init: $(STAGE1_OBJS)
 
 ALL += $(BUILD)/bin/init
 
+# Unit test of switch_root(): run for real as PID 1 of a private PID + mount namespace (needs root), host gcc
+# with ASan/UBSan like the other unit tests.
+$(BUILD)/hostobj/stage1/switchroot_asan.o: init/stage1/switchroot.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -c -o $@ $<
+$(BUILD)/tests/test_switchroot: tests/unit/test_switchroot.c $(BUILD)/hostobj/stage1/switchroot_asan.o \
+		$(BUILD)/hostobj/stage1/util_asan.o $(BUILD)/hostobj/common/fileio_asan.o $(BUILD)/hostobj/common/clock_asan.o \
+		$(BUILD)/hostobj/stage1/steps_asan.o $(BUILD)/hostobj/common/steptime_asan.o $(BUILD)/hostobj/common/log_asan.o
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -o $@ $(filter %.c %.o,$^) -lcmocka
+UNIT_TESTS += $(BUILD)/tests/test_switchroot
+
 # persistence.conf parser: host gcc with ASan/UBSan (PROBE_SAN, init/common/build.mk).
 $(BUILD)/hostobj/stage1/persistconf_asan.o: init/stage1/persistconf.c init/stage1/persistconf.h
 	@mkdir -p $(dir $@)

@@ -13,6 +13,39 @@
 
 #define LIVE_LABEL "LIVEINIT"
 #define POLL_MS 50
+/* How long one superblock read may take before the disk counts as not answering (a dying disk takes
+ * minutes); a live medium answers in milliseconds, a CD that spins up within a second. */
+#define PROBE_TIMEOUT_MS 2000
+#define DEAD_MAX 16
+
+/* Disks that did not answer a probe: never probed again (nor their partitions) while we look. */
+static char dead[DEAD_MAX][32];
+static int ndead;
+
+static bool disk_dead(const char *disk)
+{
+	for (int i = 0; i < ndead; i++)
+		if (!strcmp(dead[i], disk))
+			return true;
+	return false;
+}
+
+/* Probe /dev/NAME unless its disk already failed to answer; a disk that does not answer now is named once. */
+static int probe_candidate(const char *name, const char *dev, struct probe_result *p)
+{
+	char disk[32];
+	probe_disk_of("/sys/class/block", name, disk, sizeof disk);
+	if (disk_dead(disk))
+		return -ETIMEDOUT;
+	int rc = probe_path_bounded(dev, p, PROBE_TIMEOUT_MS);
+	if (rc == -ETIMEDOUT) {
+		log_warn("%s does not answer (nothing read in %d s; a failing disk?): not looking at /dev/%s again",
+			 dev, PROBE_TIMEOUT_MS / 1000, disk);
+		if (ndead < DEAD_MAX)
+			snprintf(dead[ndead++], sizeof dead[0], "%s", disk);
+	}
+	return rc;
+}
 
 /* Block devices worth probing: skip RAM disks, unused loops and the like. */
 bool media_candidate(const char *name)
@@ -87,7 +120,7 @@ static bool scan_once(const struct live_config *cfg, enum want want, struct medi
 		char dev[256];
 		snprintf(dev, sizeof dev, "/dev/%.200s", e->d_name);
 		struct probe_result p;
-		if (probe_path(dev, &p) < 0 || p.type == FS_UNKNOWN)
+		if (probe_candidate(e->d_name, dev, &p) < 0 || p.type == FS_UNKNOWN)
 			continue;
 		bool part = is_partition(e->d_name);
 		if (found && part)

@@ -82,15 +82,25 @@ int switch_root(const struct live_config *cfg, char **argv, int64_t started_us, 
 		return s1_fail(err, "switch root: %s is not a mounted filesystem", NEWROOT);
 	if (check_init(cfg, err) < 0 || move_api_mounts(err) < 0)
 		return -1;
+	/* Keep a handle on the initramfs: once the new root is in place it is reachable only through this fd.
+	 * It is emptied only then, so that a failed switch still has the rescue shell's busybox (util-linux's
+	 * switch_root order). */
 	int rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd >= 0)
-		delete_tree(rootfd, root.st_dev);
-	if (chdir(NEWROOT) < 0)
+	if (rootfd < 0)
+		return s1_fail(err, "switch root: unable to open the initramfs /: %s", strerror(errno));
+	if (chdir(NEWROOT) < 0) {
+		close(rootfd);
 		return s1_fail(err, "switch root: unable to enter %s: %s", NEWROOT, strerror(errno));
-	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+	}
+	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0) {
+		close(rootfd);
 		return s1_fail(err, "switch root: unable to move %s to /: %s", NEWROOT, strerror(errno));
-	if (chroot(".") < 0 || chdir("/") < 0)
+	}
+	if (chroot(".") < 0 || chdir("/") < 0) {
+		close(rootfd);
 		return s1_fail(err, "switch root: unable to chroot into the new root: %s", strerror(errno));
+	}
+	delete_tree(rootfd, root.st_dev);
 	/* The last step ends here: /run (moved into the new root) keeps the record for stage 2 and the user. */
 	int64_t done_us = steps_end();
 	/* Bench and debugging read this from the kernel log, where it carries the kernel's timestamp. */

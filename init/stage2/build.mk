@@ -21,9 +21,13 @@ ROOT_LINKS   += /sbin/init:liveinit /sbin/poweroff:liveinit /sbin/halt:liveinit 
 	/sbin/shutdown:liveinit /sbin/mkfstab:liveinit /sbin/liveinit-svc:liveinit /sbin/modprobe:liveinit
 ROOT_DEPS    += $(BUILD)/bin/liveinit
 
-# Unit tests: cmocka, host gcc, against host objects of the code under test.
-STAGE2_HOBJ = $(patsubst init/%.c,$(BUILD)/hostobj/%.o,$(1))
+# Unit tests: cmocka, host gcc with ASan/UBSan like the other unit tests, against sanitized host objects of
+# the code under test (build/hostsan/).
+STAGE2_HOBJ = $(patsubst init/%.c,$(BUILD)/hostsan/%.o,$(1))
 STAGE2_TEST_LIBS := -lcmocka
+$(BUILD)/hostsan/%.o: init/%.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -c -o $@ $<
 
 STAGE2_UT_COMMON := init/common/fileio.c init/common/fileread.c init/common/clock.c init/common/pidfile.c init/common/spawn.c \
 	init/common/apimounts.c \
@@ -49,7 +53,7 @@ STAGE2_TESTS := $(BUILD)/tests/test_mountinfo $(BUILD)/tests/test_fstab $(BUILD)
 
 $(STAGE2_TESTS):
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOSTCFLAGS) -o $@ $^ $(STAGE2_TEST_LIBS)
+	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -o $@ $(filter %.c %.o,$^) $(STAGE2_TEST_LIBS)
 
 UNIT_TESTS += $(STAGE2_TESTS)
 

@@ -169,8 +169,48 @@ static bool swap_listed(const char *swaps, const char *name)
 	return false;
 }
 
+/* Stage 2 runs the scan before the console exists: a disk whose reads block (a dying disk, the reason
+ * people boot a rescue system) is given this long per probe, named in a note, and then skipped with all
+ * its partitions, so the shell comes a few seconds after the switch whatever the disks do. */
+#define PROBE_TIMEOUT_MS 1000
+#define DEAD_MAX 16
+struct dead_disks {
+	char name[DEAD_MAX][FSTAB_NAME_MAX];
+	size_t n;
+};
+
+static bool dead_has(const struct dead_disks *dd, const char *disk)
+{
+	for (size_t i = 0; i < dd->n; i++)
+		if (strcmp(dd->name[i], disk) == 0)
+			return true;
+	return false;
+}
+
+static int probe_unless_dead(const char *root, const char *name, const char *path, struct probe_result *pr,
+			     struct dead_disks *dd, struct fstab_scan *s, bool *skipped)
+{
+	char sysblock[PATH_MAX], disk[FSTAB_NAME_MAX];
+	*skipped = false;
+	if (pathf(sysblock, sizeof(sysblock), "%s/sys/class/block", root))
+		return -ENAMETOOLONG;
+	probe_disk_of(sysblock, name, disk, sizeof(disk));
+	if (dead_has(dd, disk)) {
+		*skipped = true;
+		return 0;
+	}
+	int r = probe_path_bounded(path, pr, PROBE_TIMEOUT_MS);
+	if (r != -ETIMEDOUT)
+		return r;
+	*skipped = true;
+	if (dd->n < DEAD_MAX)
+		snprintf(dd->name[dd->n++], sizeof(dd->name[0]), "%s", disk);
+	return add_note(s, "%s does not answer (nothing read in %d s; a failing disk?): /dev/%s left out of fstab",
+			path, PROBE_TIMEOUT_MS / 1000, disk);
+}
+
 static int scan_one(const char *root, const char *name, const struct mount_table *mt, const char *swaps,
-		    struct fstab_scan *s, size_t *cap)
+		    struct dead_disks *dd, struct fstab_scan *s, size_t *cap)
 {
 	char devdir[PATH_MAX], path[PATH_MAX], attr[64];
 	if (pathf(devdir, sizeof(devdir), "%s/sys/class/block/%s", root, name))
@@ -196,10 +236,11 @@ static int scan_one(const char *root, const char *name, const struct mount_table
 
 	if (pathf(path, sizeof(path), "%s/dev/%s", root, name))
 		return 0;
-	int r = probe_path(path, &d.probe);
+	bool skipped;
+	int r = probe_unless_dead(root, name, path, &d.probe, dd, s, &skipped);
 	if (r < 0)
 		return add_note(s, "cannot probe %s: %s", path, strerror(-r));
-	if (d.probe.type == FS_UNKNOWN)
+	if (skipped || d.probe.type == FS_UNKNOWN)
 		return 0;
 
 	if (s->count == *cap) {
@@ -311,6 +352,7 @@ int fstab_scan(const char *root, enum platform p, struct fstab_scan *out)
 
 	size_t cap = 0;
 	int rc = 0;
+	struct dead_disks dead = { .n = 0 };
 	struct dirent *de;
 	while (rc == 0 && (de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -323,7 +365,7 @@ int fstab_scan(const char *root, enum platform p, struct fstab_scan *out)
 			rc = add_note(out, "skipping block device with an unexpected name \"%s\"", shown);
 			continue;
 		}
-		rc = scan_one(root, de->d_name, &mt, swaps, out, &cap);
+		rc = scan_one(root, de->d_name, &mt, swaps, &dead, out, &cap);
 	}
 	closedir(d);
 	mountinfo_free(&mt);
@@ -464,44 +506,55 @@ static bool line_starts(const char *line, const char *marker)
 						 line[n] == ' ' || line[n] == '\t');
 }
 
-/* Does a line starting at p, after a BEGIN, reach an END line?  Returns the offset just past that END line. */
-static const char *find_end(const char *p)
-{
-	while (p && *p) {
-		if (line_starts(p, FSTAB_END)) {
-			const char *eol = strchr(p, '\n');
-			return eol ? eol + 1 : p + strlen(p);
-		}
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	return NULL;
-}
-
+/* The lines from a BEGIN to its END are ours, matched like parentheses: an END closes the nearest open BEGIN,
+ * and a pair inside another pair goes with the outer one.  A BEGIN never closed and an END that closes nothing
+ * are the user's text: never drop lines we cannot prove are ours.  Matching this way leaves no pair behind, so
+ * the next boot strips exactly the section we wrote and the merge is idempotent (pairing each BEGIN with the
+ * first END after it was not: a stray BEGIN met our END at the next boot and took the user's lines between
+ * them; found by tests/fuzz/fuzz_fstab.c). */
 char *fstab_strip_section(const char *old_text, size_t *insert_at, bool *had_section)
 {
-	struct sbuf b = { 0 };
-	*had_section = false;
-	*insert_at = 0;
-	const char *p = old_text ? old_text : "";
-	while (*p) {
+	const char *text = old_text ? old_text : "";
+	size_t nlines = 1;
+	for (const char *c = text; *c; c++)
+		nlines += *c == '\n';
+	struct span {
+		size_t start, end;
+	} *cut = malloc(nlines * sizeof(*cut));
+	size_t *open = malloc(nlines * sizeof(*open));
+	size_t ncut = 0, nopen = 0;
+	if (!cut || !open) {
+		free(cut);
+		free(open);
+		return NULL;
+	}
+	for (const char *p = text; *p;) {
 		const char *eol = strchr(p, '\n');
 		const char *next = eol ? eol + 1 : p + strlen(p);
-		const char *end;
-		/* A BEGIN without its END is kept as it is: never drop lines we cannot prove are ours. */
-		if (line_starts(p, FSTAB_BEGIN) && (end = find_end(next))) {
-			if (!*had_section)
-				*insert_at = b.len;
-			*had_section = true;
-			p = end;
-			continue;
+		if (line_starts(p, FSTAB_BEGIN)) {
+			open[nopen++] = (size_t)(p - text);
+		} else if (line_starts(p, FSTAB_END) && nopen > 0) {
+			size_t start = open[--nopen];
+			while (ncut > 0 && cut[ncut - 1].start >= start)
+				ncut--; /* inside this pair */
+			cut[ncut++] = (struct span){ start, (size_t)(next - text) };
 		}
-		sb_add(&b, "%.*s", (int)(next - p), p);
 		p = next;
 	}
-	if (!*had_section)
+	struct sbuf b = { 0 };
+	size_t from = 0;
+	*had_section = ncut > 0;
+	for (size_t i = 0; i < ncut; i++) {
+		sb_add(&b, "%.*s", (int)(cut[i].start - from), text + from);
+		if (i == 0)
+			*insert_at = b.len;
+		from = cut[i].end;
+	}
+	sb_add(&b, "%s", text + from);
+	if (ncut == 0)
 		*insert_at = b.len;
+	free(cut);
+	free(open);
 	return sb_take(&b);
 }
 

@@ -2,11 +2,14 @@
  * then the ordered shutdown.  PID 1 never exits: every step reports its failure and the boot goes on. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -16,6 +19,7 @@
 #include "common/log.h"
 #include "common/shadow.h"
 #include "common/steptime.h"
+#include "common/modload.h"
 #include "stage2/applets.h"
 #include "stage2/console.h"
 #include "stage2/exitrd.h"
@@ -64,15 +68,84 @@ static void coldplug_warn(void *ctx, const char *msg)
 }
 
 /* No udev: load the drivers of the devices the kernel found (NICs, storage, input) before anything
- * looks for disks or interfaces.  Module failures are warnings; the boot goes on. */
-static void load_drivers(void)
+ * looks for disks or interfaces.  Module failures are warnings; the boot goes on.  load: the module loader
+ * (NULL: modload_file), with ctx. */
+static void load_drivers(coldplug_load_fn *load, void *ctx)
 {
+	struct coldplug_opts o = { .sysroot = "", .settle_ms = 200, .load = load, .warn = coldplug_warn, .ctx = ctx };
 	struct coldplug_result r;
-	if (coldplug_run("", NULL, coldplug_warn, NULL, &r) < 0)
-		return; /* already reported through coldplug_warn */
+	char failed[600];
+	int rc = coldplug_scan(&o, &r, failed, sizeof(failed));
+	if (rc < 0) {
+		log_warn("coldplug: unable to read %s: %s", failed, strerror(-rc));
+		return;
+	}
 	log_step("Loaded %u driver modules for the devices found (coldplug)", r.loaded);
 	log_debug("coldplug: %u devices, %u with a module, %u declined, %u failed, %u passes",
 		  r.devices, r.matched, r.declined, r.failed, r.passes);
+}
+
+/* Module loading can hang on a dying disk: finit_module of a driver without async probing waits for every
+ * asynchronous probe in the kernel (async_synchronize_full), and a disk driver's probe that reads the
+ * partition table of a disk that never answers is one of them.  So coldplug runs in a child that reports
+ * each module it starts and finishes loading through a pipe, and the boot goes on once none has been
+ * started or finished for this long (a slow but healthy coldplug, ~2.5 s in qemu TCG, keeps going); the
+ * stuck child goes on in the background and the signal loop reaps it.  (Not shutdown's run_bounded(): that
+ * one kills the late child, and the drivers after the stuck one would never load.) */
+#define COLDPLUG_STALL_MS 2000
+
+static int load_reporting_progress(void *ctx, const char *path)
+{
+	int fd = *(int *)ctx;
+	/* A write fails only once the parent has stopped listening: nothing to do about it then. */
+	(void)!write(fd, "<", 1);
+	int rc = modload_file(path, 0);
+	(void)!write(fd, ">", 1);
+	return rc;
+}
+
+static void load_drivers_bounded(void)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		log_error("unable to create a pipe for coldplug: %s", strerror(errno));
+		load_drivers(NULL, NULL);
+		return;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_error("unable to fork for coldplug: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		load_drivers(NULL, NULL);
+		return;
+	}
+	if (pid == 0) {
+		signal(SIGPIPE, SIG_IGN); /* writes after the parent gave up fail with EPIPE instead */
+		close(fds[0]);
+		load_drivers(load_reporting_progress, &fds[1]);
+		fflush(NULL);
+		_exit(0); /* fds[1] closes: the parent sees the end */
+	}
+	close(fds[1]);
+	struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+	for (;;) {
+		int ready = poll(&pfd, 1, COLDPLUG_STALL_MS);
+		if (ready < 0 && errno == EINTR)
+			continue;
+		char buf[64];
+		if (ready <= 0) {
+			log_warn("loading drivers (coldplug): no module loaded for %d s (a device that does not answer?): "
+				 "going on, it finishes in the background", COLDPLUG_STALL_MS / 1000);
+			break;
+		}
+		if (read(fds[0], buf, sizeof(buf)) <= 0) {
+			waitpid(pid, NULL, 0);
+			break;
+		}
+	}
+	close(fds[0]);
 }
 
 static void scan_partitions(enum platform p, struct fstab_scan *scan)
@@ -115,9 +188,6 @@ static void start_consoles(enum platform p, const struct live_config *cfg, struc
 		if (r < 0)
 			log_error("unable to add %s to /etc/securetty: %s", st->tty[i], strerror(-r));
 	}
-	/* From now on Ctrl-Alt-Del is a SIGINT to us instead of an immediate reboot by the kernel. */
-	if (reboot(RB_DISABLE_CAD) < 0)
-		log_error("unable to take over Ctrl-Alt-Del (reboot(RB_DISABLE_CAD)): %s", strerror(errno));
 }
 
 /* passwd= (Finnix's parameter): root's password, hashed into /etc/shadow -- in the overlay's upper layer,
@@ -189,6 +259,11 @@ int init_main(int argc, char **argv)
 	int64_t started = boottime_us();
 	sigset_t handled, restore;
 	signals_block(&handled, &restore);
+	/* First thing: from now on Ctrl-Alt-Del (UML's and create's `cad`, the PC keyboard) is a SIGINT, held
+	 * blocked until the signal loop runs the ordered shutdown, instead of the kernel's immediate reset,
+	 * which would lose what a read-write root has not written yet. */
+	if (reboot(RB_DISABLE_CAD) < 0)
+		log_error("unable to take over Ctrl-Alt-Del (reboot(RB_DISABLE_CAD)): %s", strerror(errno));
 	umask(022);
 	setsid();
 
@@ -211,7 +286,7 @@ int init_main(int argc, char **argv)
 	 * built in (Finnix's UML mode likewise skipped hardware detection).  The alias scan cost ~1.1 s there. */
 	set_modprobe();
 	if (p != PLATFORM_UML)
-		load_drivers();
+		load_drivers_bounded();
 	struct fstab_scan scan;
 	scan_partitions(p, &scan);
 	start_swap(&cfg, &scan);

@@ -84,7 +84,11 @@ static void add_dev(const char *root, const struct fake_dev *d)
 	if (symlink(tu_path("../../%s", rel), tu_path("%s/sys/class/block/%s", root, d->name)) < 0)
 		tu_die("symlink", d->name);
 	tu_mkdirs(tu_path("%s/dev", root));
-	if (d->kind && link(tu_path("%s/%s.img", images, d->kind), tu_path("%s/dev/%s", root, d->name)) < 0)
+	/* "fifo": a device whose open never returns, like a disk whose partition scan the kernel is stuck in. */
+	if (d->kind && strcmp(d->kind, "fifo") == 0) {
+		if (mkfifo(tu_path("%s/dev/%s", root, d->name), 0600) < 0)
+			tu_die("mkfifo", d->name);
+	} else if (d->kind && link(tu_path("%s/%s.img", images, d->kind), tu_path("%s/dev/%s", root, d->name)) < 0)
 		tu_die("link", d->name);
 }
 
@@ -311,6 +315,12 @@ static void test_begin_without_end(void **state)
 	assert_string_equal(text + strlen(old), FSTAB_BEGIN
 			    ": written at boot from the partition scan; keep your own lines outside this section\n"
 			    "# /dev/ubdc1 (vfat): listed above, left to that line\n" FSTAB_END "\n");
+	fstab_scan_free(&scan);
+	/* The next boot: the stray BEGIN must not pair with our END and take the user's lines with it. */
+	assert_int_equal(fstab_generate(root, PLATFORM_UML, fstab, false, &scan, what, sizeof(what)), 0);
+	char *again = tu_read(fstab);
+	assert_string_equal(again, text);
+	free(again);
 	free(text);
 	fstab_scan_free(&scan);
 	tu_rmtree(root);
@@ -426,6 +436,36 @@ static void test_kernel_drivers(void **state)
 	assert_int_equal(fstab_scan(root, PLATFORM_PC, &scan), 0);
 	for (size_t i = 0; i < scan.count; i++)
 		assert_false(scan.devs[i].no_driver);
+	fstab_scan_free(&scan);
+	tu_rmtree(root);
+	free(root);
+}
+
+/* Disks that do not answer: each is named once in a note, its other partitions are not waited for again,
+ * and the disks that answer are listed as usual. */
+static void test_dying_disks_named_and_skipped(void **state)
+{
+	(void)state;
+	char *root = tu_tmpdir();
+	const struct fake_dev devs[] = {
+		{ "vda", NULL, "254:0", "fifo", false },  { "vdb", NULL, "254:16", "empty", false },
+		{ "vdb1", "vdb", "254:17", "fifo", false }, { "vdb2", "vdb", "254:18", "fifo", false },
+		{ "vdc", NULL, "254:32", "ext4", false },
+	};
+	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++)
+		add_dev(root, &devs[i]);
+	struct fstab_scan scan;
+	assert_int_equal(fstab_scan(root, PLATFORM_PC, &scan), 0);
+	assert_int_equal(scan.count, 1);
+	assert_string_equal(scan.devs[0].name, "vdc");
+	assert_int_equal(scan.nnotes, 2);
+	const char *first = strstr(scan.notes[0], "/dev/vda does") ? scan.notes[0] : scan.notes[1];
+	const char *second = first == scan.notes[0] ? scan.notes[1] : scan.notes[0];
+	assert_non_null(strstr(first, "/dev/vda does not answer"));
+	assert_non_null(strstr(first, "/dev/vda left out of fstab"));
+	assert_non_null(strstr(second, "/dev/vdb"));
+	assert_non_null(strstr(second, "does not answer"));
+	assert_non_null(strstr(second, "/dev/vdb left out of fstab"));
 	fstab_scan_free(&scan);
 	tu_rmtree(root);
 	free(root);
@@ -550,6 +590,7 @@ int main(void)
 		cmocka_unit_test(test_xen_and_pc_trees),
 		cmocka_unit_test(test_kernel_drivers),
 		cmocka_unit_test(test_active_swap_and_holders),
+		cmocka_unit_test(test_dying_disks_named_and_skipped),
 		cmocka_unit_test(test_hybrid_iso_alias_partition),
 		cmocka_unit_test(test_hybrid_iso_with_esp),
 		cmocka_unit_test(test_no_sysfs),
