@@ -31,6 +31,12 @@ struct live_config {
 	bool quiet, debug;
 	bool check;                          /* check: verify the medium's checksum before mounting */
 
+	/* netboot (stage 1): fetch=URL of a squashfs or an ISO, its SHA-256, BOOTIF= from PXELINUX/iPXE */
+	char fetch[CMDLINE_VALUE_MAX];
+	char fetch_sha256[65];               /* 64 hex digits, "" = look for URL.sha256 */
+	bool fetch_verify;                   /* refuse to boot a fetched image without a checksum */
+	char bootif[24];                     /* BOOTIF=01-aa-bb-cc-dd-ee-ff as given ("" = none) */
+
 	/* stage 2 */
 	char hostname[64];                   /* hostname=, default "live" */
 	bool noswap;

@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "stage1/stage1.h"
 
@@ -48,6 +49,16 @@ int main(int argc, char **argv)
 	log_debug("modules loaded");
 	maybe_break(&cfg, BREAK_PREMOUNT, "premount");
 
+	if (cfg.fetch[0]) {
+		char image[512];
+		if (mkdir_p(LIVE_DIR, 0755) < 0 || fetch_image(&cfg, image, sizeof image, &err) < 0 ||
+		    rootfs_mount_image(&cfg, image, &err) < 0)
+			fatal(&err);
+		maybe_break(&cfg, BREAK_SWITCH, "switch");
+		log_step("Switching to the live root, running %s", cfg.init);
+		switch_root(&cfg, argv, started, &err);
+		fatal(&err);
+	}
 	if (media_find(&cfg, &medium, &err) < 0)
 		fatal(&err);
 	if (cfg.squashroot && medium.probe.type != FS_SQUASHFS) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/sendfile.h>
@@ -217,4 +218,35 @@ int rootfs_mount(const struct live_config *cfg, const struct medium *m, struct s
 							   : "unsupported filesystem for a root: ",
 			       m->probe.type == FS_UNKNOWN ? "" : fs_type_name(m->probe.type));
 	}
+}
+
+int rootfs_mount_image(const struct live_config *cfg, const char *image, struct s1_error *err)
+{
+	char loop[64], sq[768], dir[512];
+	size_t len = strlen(image);
+	bool iso = len > 4 && !strcasecmp(image + len - 4, ".iso");
+	const char *squash = image;
+	int isofd = -1;
+	if (iso) {   /* the squashfs inside the ISO, as from a CD */
+		isofd = loop_attach(image, loop, sizeof loop, err);
+		if (isofd < 0)
+			return -1;
+		int rc = module_need_fs("iso9660", err) < 0 ? -1 : mount_fs(loop, MEDIUM_DIR, "iso9660", MS_RDONLY, NULL, err);
+		close(isofd);
+		if (rc < 0)
+			return -1;
+		snprintf(dir, sizeof dir, "%s%s", MEDIUM_DIR, cfg->media_path);
+		if (find_squashfs(dir, sq, sizeof sq, err) < 0)
+			return -1;
+		squash = sq;
+	}
+	int loopfd = loop_attach(squash, loop, sizeof loop, err);
+	if (loopfd < 0)
+		return -1;
+	int rc = mount_squashfs(loop, err);
+	close(loopfd);
+	if (rc < 0)
+		return -1;
+	log_step("Mounted %s (fetched) read-only", iso ? squash : image);
+	return mount_overlay(err);
 }
