@@ -201,6 +201,7 @@ struct sink {
 	int64_t started_ms, last_progress_ms;
 	uint64_t started_have;
 	const char *label;    /* for the progress line; NULL = none */
+	bool line_open;       /* a progress line without its newline is on the console */
 };
 
 static void progress(struct sink *s, bool last)
@@ -218,6 +219,7 @@ static void progress(struct sink *s, bool last)
 		printf("\r[*] Fetching %s: %llu MiB ", s->label, (unsigned long long)(s->have >> 20));
 	if (last)
 		putchar('\n');
+	s->line_open = !last;
 	fflush(stdout);
 }
 
@@ -394,8 +396,10 @@ static int fetch_with_retries(const struct net_config *net, const char *text, st
 		if (a.permanent || t + 1 >= TRIES)
 			return s1_fail(err, "fetch: %s: %s: %s%s", text, step, why, a.permanent ? "" : " (giving up)");
 		int64_t wait = 1000LL << t;
-		if (s->label && s->have)
+		if (s->line_open) {
 			putchar('\n');
+			s->line_open = false;
+		}
 		log_error("fetch: %s: %s: %s; retrying in %lld s", text, step, why, (long long)(wait / 1000));
 		sleep_ms(wait);
 	}
@@ -469,10 +473,12 @@ int fetch_image(const struct live_config *cfg, char *image, size_t cap, struct s
 		return 0;
 	}
 	log_begin("Checking %s", cfg->fetch);
+	int64_t t0 = monotonic_ms();
 	if (file_check_sha256(image, hex, err) < 0) {
 		log_done("FAILED");
 		return -1;
 	}
 	log_done("ok");
+	log_debug("SHA-256 of %s in %lld ms", image, (long long)(monotonic_ms() - t0));
 	return 0;
 }

@@ -97,8 +97,10 @@ static int dhcp_up(const struct live_config *cfg, const struct ipconfig *ipc, st
 		.hostname = ipc->hostname[0] ? ipc->hostname : NULL, .once = true, .timeout_s = DHCP_TIMEOUT_S,
 		.arp_wait_ms = DHCPC_ARP_WAIT_MS, .quiet = false,
 	};
+	int64_t t0 = monotonic_ms();
 	if (client_run(&o, -1) != 0)
 		return s1_fail(err, "fetch: %s: no address (no DHCP answer within %d s)", net->iface, DHCP_TIMEOUT_S);
+	log_step("Network: %s configured by DHCP in %.1f s", net->iface, (double)(monotonic_ms() - t0) / 1000.0);
 	char path[512], text[2048];
 	const char *why;
 	struct lease_file lf;
