@@ -38,16 +38,25 @@ class NetbootLab:
     """A tap in the server namespace of a dhcpnet.Lab, dnsmasq (DHCP + DNS for live.test, boot.live.test
     -> the server) and busybox httpd serving a directory with the images."""
 
-    def __init__(self, lab, subnet):
-        self.n = lab(subnet=subnet)
+    def __init__(self, lab, subnet, clients=1):
+        """clients > 1: that many taps on a bridge that holds the server's address."""
+        self.n = lab(subnet=subnet, bridge=clients > 1)
         self.subnet = subnet
         self.server = f"{subnet}.1"
-        self.tap = self.n.sif + "t"
         n = self.n
-        n.ip(n.srv, "tuntap", "add", "dev", self.tap, "mode", "tap")
-        n.ip(n.srv, "addr", "add", f"{self.server}/24", "dev", self.tap)
-        n.ip(n.srv, "link", "set", self.tap, "up")
-        _, self.dnslog, self.leases = n.dnsmasq(dev=self.tap, dns=True, extra=[
+        self.taps = [f"{n.sif}t{i}" if clients > 1 else n.sif + "t" for i in range(clients)]
+        for tap in self.taps:
+            n.ip(n.srv, "tuntap", "add", "dev", tap, "mode", "tap")
+            if clients > 1:
+                n.ip(n.srv, "link", "set", tap, "master", n.bridge)
+            else:
+                n.ip(n.srv, "addr", "add", f"{self.server}/24", "dev", tap)
+            n.ip(n.srv, "link", "set", tap, "up")
+        self.tap = self.taps[0]
+        if clients > 1:
+            n.ip(n.srv, "addr", "add", f"{self.server}/24", "dev", n.bridge)
+        self.dev = n.bridge if clients > 1 else self.tap
+        _, self.dnslog, self.leases = n.dnsmasq(dev=self.dev, dns=True, extra=[
             "--no-resolv", "--no-hosts", "--domain=live.test", "--local=/live.test/",
             f"--host-record=boot.live.test,{self.server}", f"--dhcp-option=6,{self.server}", "--log-queries"])
         self.www = os.path.join(n.tmp, "www")
@@ -102,8 +111,8 @@ def netlab():
         labs.append(x)
         return x
 
-    def make(subnet):
-        nb = NetbootLab(lab, subnet)
+    def make(subnet, clients=1):
+        nb = NetbootLab(lab, subnet, clients)
         made.append(nb)
         return nb
 
@@ -116,11 +125,11 @@ def netlab():
             x.close()
 
 
-def boot(guests, nb, *params):
+def boot(guests, nb, *params, tap=None):
     for f in (INITRD, SQUASHFS):
         assert os.path.exists(f), f"{f} missing: run make all"
-    return guests([f"initrd={INITRD}", "uml", *params, f"vec0:transport=tap,ifname={nb.tap},gro=1"], mem=MEM,
-                  timeout=240, prefix=["ip", "netns", "exec", nb.n.srv])
+    return guests([f"initrd={INITRD}", "uml", *params, f"vec0:transport=tap,ifname={tap or nb.tap},gro=1"],
+                  mem=MEM, timeout=300, prefix=["ip", "netns", "exec", nb.n.srv])
 
 
 def test_fetch_by_name_boots_and_stage2_continues_the_lease(netlab, guests):
@@ -149,7 +158,7 @@ def test_fetch_by_name_boots_and_stage2_continues_the_lease(netlab, guests):
     assert f"dhcpc: vec0: released {addr}" in out
     dns = nb.log(nb.dnslog)
     # stage 1 may retransmit its DISCOVER before the first answer; after its ACK, nobody starts over
-    first_ack = dns.find(f"DHCPACK({nb.tap}) {addr}")
+    first_ack = dns.find(f"DHCPACK({nb.dev}) {addr}")
     assert first_ack > 0 and "DHCPDISCOVER" not in dns[first_ack:], dns
     assert "query[A] boot.live.test" in dns
     http = nb.log(nb.httplog)
@@ -226,3 +235,26 @@ def test_fetch_resumes_after_server_stopped_mid_transfer(netlab, guests):
     assert g.poweroff() == 0
     http = nb.log(nb.httplog)
     assert "response:206" in http, http
+
+
+def test_four_clients_at_once(netlab, guests):
+    """Four UML clients on one bridge boot from one server at the same time: each gets its own address, each
+    reaches ready, and the server's log shows one fetch of the image per client."""
+    import uml
+    nb = netlab("10.87.0", clients=4)
+    with open(os.path.join(nb.www, "live", "filesystem.squashfs.sha256"), "w") as f:
+        f.write(f"{sha256(SQUASHFS)}  filesystem.squashfs\n")
+    url = "http://boot:8000/live/filesystem.squashfs"
+    gs = [boot(guests, nb, f"fetch={url}", tap=tap) for tap in nb.taps]
+    addrs = set()
+    for g in gs:
+        addrs.add(g.expect(r"dhcpc: vec0: bound (10\.87\.0\.\d+)/24").group(1))
+    for g in gs:
+        g.expect(r"Checking " + re.escape(url) + r"\.\.\. ok")
+        g.expect(uml.READY)
+    assert len(addrs) == 4
+    for g in gs:
+        assert g.poweroff() == 0
+    http = nb.log(nb.httplog)
+    getters = re.findall(r"^(10\.87\.0\.\d+):\d+: url:/live/filesystem\.squashfs$", http, re.M)
+    assert sorted(getters) == sorted(addrs), http
