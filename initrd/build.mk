@@ -14,7 +14,7 @@ $(BUILD)/initrd-nomod.img: initrd/mkinitrd $(BUILD)/bin/init
 .PHONY: initrd
 initrd: $(BUILD)/initrd.img
 ALL += $(BUILD)/initrd.img
-BENCH += tests/bench_stage1.py
+BENCH += tests/bench_stage1.py tests/bench_netboot.py
 
 # PC boots (ISO in qemu or on metal): Debian's amd64 kernel, unpacked once under build/pc/<package>_<version>/
 # (initrd/fetch-pc-kernel runs depmod: the package ships no modules.dep), and an initrd built for it by the

@@ -433,6 +433,16 @@ static const char *basename_of(const char *path)
 	return b && b[1] ? b + 1 : "image";
 }
 
+/* Nothing writes the image again: read-only, so shutdown counts it with the other read-only mounts instead of
+ * reporting a busy tmpfs it cannot unmount (the root's lower layer lives in it). */
+static int seal(const char *image, struct s1_error *err)
+{
+	if (mount(NULL, FETCH_DIR, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+		return s1_fail(err, "fetch: unable to remount %s (holding %s) read-only: %s", FETCH_DIR, image,
+			       strerror(errno));
+	return 0;
+}
+
 int fetch_image(const struct live_config *cfg, char *image, size_t cap, struct s1_error *err)
 {
 	struct net_config net;
@@ -470,7 +480,7 @@ int fetch_image(const struct live_config *cfg, char *image, size_t cap, struct s
 		 secs > 0 ? (double)s.have / 1e6 / secs : 0.0);
 	if (!have_digest) {
 		log_warn("fetch: %s: no checksum (no fetch-sha256=, no %s.sha256): booting it unverified", cfg->fetch, cfg->fetch);
-		return 0;
+		return seal(image, err);
 	}
 	log_begin("Checking %s", cfg->fetch);
 	int64_t t0 = monotonic_ms();
@@ -480,5 +490,5 @@ int fetch_image(const struct live_config *cfg, char *image, size_t cap, struct s
 	}
 	log_done("ok");
 	log_debug("SHA-256 of %s in %lld ms", image, (long long)(monotonic_ms() - t0));
-	return 0;
+	return seal(image, err);
 }
