@@ -17,6 +17,7 @@ static const struct {
 	{ "reboot", halt_main },
 	{ "shutdown", shutdown_main },
 	{ "mkfstab", mkfstab_main },
+	{ "exitrd", exitrd_main },
 };
 
 static int usage(void)

@@ -1,9 +1,9 @@
 # The initrd: stage 1 + busybox + the modules stage 1 needs for the target kernel (KVER/KMODDIR).
 BUSYBOX      ?= /bin/busybox
 # Modules stage 1 may need on UML: the loop driver and the filesystems of the live medium.
-INITRD_MODULES ?= overlay loop squashfs isofs
+INITRD_MODULES ?= overlay loop squashfs isofs +vfat +nls_cp437 +nls_ascii +nls_iso8859-1 +nls_utf8
 
-$(BUILD)/initrd.img: initrd/mkinitrd initrd/build.mk $(BUILD)/bin/init $(BUILD)/bin/liveinit-moddep $(KMODDIR)/modules.dep
+$(BUILD)/initrd.img: initrd/mkinitrd initrd/strip-modules initrd/build.mk $(BUILD)/bin/init $(BUILD)/bin/liveinit-moddep $(KMODDIR)/modules.dep
 	initrd/mkinitrd --out $@ --init $(BUILD)/bin/init --busybox $(BUSYBOX) --moddep $(BUILD)/bin/liveinit-moddep \
 		--kmoddir $(KMODDIR) --kver $(KVER) $(INITRD_MODULES)
 
@@ -16,23 +16,25 @@ initrd: $(BUILD)/initrd.img
 ALL += $(BUILD)/initrd.img
 BENCH += tests/bench_stage1.py tests/bench_netboot.py
 
-# PC boots (ISO in qemu or on metal): Debian's amd64 kernel, unpacked once under build/pc/<package>_<version>/
-# (initrd/fetch-pc-kernel runs depmod: the package ships no modules.dep), and an initrd built for it by the
-# same mkinitrd.  Stage 1 loads all of PC_INITRD_MODULES at start ('?' = optional), then scans for the medium.
-PC_KPKG    ?= linux-image-6.1.0-50-amd64-unsigned
+# PC boots (ISO in qemu or on metal): Debian's amd64 kernel, the signed flavour (for UEFI Secure Boot: shim and
+# Debian's signed GRUB start it; its modules are the same as the -unsigned package's, signed by the kernel's
+# build key), unpacked once under build/pc/<package>_<version>/ (initrd/fetch-pc-kernel runs depmod: the package
+# ships no modules.dep), and an initrd built for it by the same mkinitrd.  Stage 1 loads all of PC_INITRD_MODULES at start ('?' = optional), then scans for the medium.
+PC_KPKG    ?= linux-image-6.1.0-50-amd64
 PC_KVER    ?= $(patsubst linux-image-%,%,$(PC_KPKG:%-unsigned=%))
 PC_DIR     := $(BUILD)/pc
 PC_KSTAMP  := $(PC_DIR)/$(PC_KPKG).stamp
 PC_KMODDIR := $(PC_DIR)/modules
 PC_INITRD_MODULES ?= loop squashfs isofs overlay cdrom sr_mod sd_mod \
 	ata_piix ata_generic ahci virtio_pci virtio_blk virtio_scsi ?xen-blkfront ?xen-netfront \
-	?usb-storage ?uas ?xhci_pci ?ehci_pci ?uhci_hcd ?ohci_pci
+	?usb-storage ?uas ?xhci_pci ?ehci_pci ?uhci_hcd ?ohci_pci \
+	+ext4 +crc32c_generic +vfat +nls_cp437 +nls_ascii +nls_iso8859-1 +nls_utf8
 
 $(PC_KSTAMP): initrd/fetch-pc-kernel
 	initrd/fetch-pc-kernel $(PC_KPKG) $(PC_KVER) $(PC_DIR)
 	touch $@
 
-$(PC_DIR)/initrd.img: initrd/mkinitrd initrd/build.mk $(BUILD)/bin/init $(BUILD)/bin/liveinit-moddep $(PC_KSTAMP)
+$(PC_DIR)/initrd.img: initrd/mkinitrd initrd/strip-modules initrd/build.mk $(BUILD)/bin/init $(BUILD)/bin/liveinit-moddep $(PC_KSTAMP)
 	initrd/mkinitrd --out $@ --init $(BUILD)/bin/init --busybox $(BUSYBOX) --moddep $(BUILD)/bin/liveinit-moddep \
 		--kmoddir $(PC_KMODDIR) --kver $(PC_KVER) $(PC_INITRD_MODULES)
 

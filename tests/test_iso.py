@@ -1,7 +1,8 @@
 """The live ISO (iso/build.mk), its boot in qemu (TCG), the medium check, coldplug, and scripts/remaster.
 
 Real boots: qemu-system-x86_64 with build/live.iso as a CD (BIOS -> isolinux -> Debian's amd64 kernel -> stage 1
--> live root), driven over the serial console; UML boots through tests/uml.py.  Needs `make all` first.
+-> live root), driven over the serial console; UML boots through tests/uml.py; UEFI boots in test_uefi.py (and
+the remastered ISO's here).  Needs `make all` first.
 """
 import glob
 import os
@@ -64,12 +65,14 @@ def test_iso_layout_and_hybrid_boot_records(tmp_path):
                           text=True).stdout
     assert "-b '/isolinux/isolinux.bin'" in boot and "-boot-info-table" in boot, boot
     assert "-isohybrid-mbr" in boot, boot
-    # The hybrid MBR: boot signature and one partition covering the image, so dd to a USB stick boots.
+    # The hybrid MBR: boot signature, a bootable partition from sector 0 over the ISO 9660 tree, so dd to a USB
+    # stick boots by BIOS; the EFI system partition after it (test_uefi.py checks it and the GPT).
     with open(ISO, "rb") as f:
         mbr = f.read(512)
     assert mbr[510:512] == b"\x55\xaa"
     fdisk = subprocess.run(["sfdisk", "-d", ISO], capture_output=True, text=True).stdout
-    assert re.search(r"start=\s*0,.*type=17, bootable", fdisk), fdisk
+    assert re.search(r"1 : start=\s*0,.*type=0, bootable", fdisk), fdisk
+    assert re.search(r"2 : start=.*type=ef$", fdisk, re.M), fdisk
 
     # The UML pieces are the ones we build and boot with.
     assert uml.sha256(iso_extract(ISO, "/uml/linux", tmp_path / "linux")) == uml.sha256(make_var("UML_LINUX"))
@@ -155,8 +158,8 @@ def test_qemu_dhcp_address():
 
 
 def test_qemu_hybrid_disk_boot():
-    """The same image as a hard disk (what dd to a USB stick gives): MBR -> isolinux -> stage 1 finds it."""
-    with Qemu(disk=ISO) as q:
+    """The same image as a USB stick (what dd to one gives) by BIOS: MBR -> isolinux -> stage 1 finds it."""
+    with Qemu(usb=ISO) as q:
         boot_to_ready(q)
         assert re.search(r"Mounted /live/filesystem.squashfs from /dev/sd", q.output)
         assert q.poweroff(timeout=120) == 0
@@ -228,8 +231,15 @@ def test_remaster_output(remastered):
     assert re.search(r"Volume Id\s*:\s*LIVEREMASTER\s*$", info, re.M), info
     boot = lambda i: subprocess.run(["xorriso", "-indev", i, "-report_el_torito", "as_mkisofs"],  # noqa: E731
                                     capture_output=True, text=True).stdout
-    strip = lambda t: [l for l in t.splitlines() if not l.startswith(("-V", "--modification-date", "-isohybrid-mbr"))]  # noqa: E731,E741
-    assert strip(boot(iso)) == strip(boot(ISO))
+    # Both El Torito entries (isolinux, the EFI system partition), the hybrid MBR, the appended ESP and the GPT
+    # are replayed: the same report but for the label, the date and the file name in the intervals.
+    strip = lambda t, name: [l.replace("'%s'" % name, "'ISO'") for l in t.splitlines()  # noqa: E731,E741
+                             if not l.startswith(("-V", "--modification-date"))]
+    assert strip(boot(iso), iso) == strip(boot(ISO), ISO)
+    assert "-e '--interval:appended_partition_2" in boot(iso) and "-isohybrid-gpt-basdat" in boot(iso)
+    with open(iso, "rb") as f:
+        f.seek(512)
+        assert f.read(8) == b"EFI PART"
     live = iso_extract(iso, "/live", remastered["dir"] / "live")
     r = subprocess.run(["sha256sum", "-c", "filesystem.squashfs.sha256"], cwd=live, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -260,6 +270,17 @@ def test_remaster_boots_in_qemu(remastered):
         assert "added-by-remaster %d" % remastered["pid"] in q.shell("cat /etc/remaster-added")
         assert "run-by-remaster Linux" in q.shell("cat /etc/remaster-ran")
         assert q.poweroff(timeout=120) == 0
+
+
+def test_remaster_boots_in_ovmf(remastered):
+    """The remastered ISO's UEFI path (the replayed EFI system partition) under OVMF, as a CD."""
+    with Qemu(cdrom=remastered["iso"], firmware="ovmf", timeout=300) as q:
+        q.grub_choose("serial")
+        q.expect(qemu.STAGE1)
+        q.expect(uml.READY)
+        assert "efi-yes" in q.shell("test -d /sys/firmware/efi && echo efi-yes")
+        assert "added-by-remaster %d" % remastered["pid"] in q.shell("cat /etc/remaster-added")
+        assert q.poweroff(timeout=180) == 0
 
 
 def test_remaster_refuses_what_it_does_not_understand(tmp_path):

@@ -72,7 +72,7 @@ def test_cow_ext_root(guests, tmp_path):
 
 def test_toram(guests):
     g = guests([INITRD, "root=/dev/ubda", "ubdar=" + os.path.join(B, "live.iso"), "toram", "uml"])
-    g.expect(r"Copying /live/filesystem.squashfs to RAM\.\.\. done")
+    g.expect(r"Copied /live/filesystem.squashfs to RAM: \d+ MiB in [\d.]+ s, \d+ MB/s")
     ready_shell(g)
     mounts = g.shell("cat /proc/mounts")
     assert "/run/live/toram tmpfs" in mounts

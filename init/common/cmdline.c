@@ -35,6 +35,7 @@ static void set_defaults(struct live_config *cfg)
 	strcpy(cfg->media_path, "/live");
 	strcpy(cfg->init, "/sbin/init");
 	strcpy(cfg->hostname, "live");
+	strcpy(cfg->persistence_label, "persistence");
 	cfg->rootdelay = 10;
 	cfg->shutdown_timeout = 5;
 }
@@ -149,6 +150,46 @@ static void parse_console(struct live_config *cfg, const char *v)
 	strcpy(cfg->console, dev);
 }
 
+/* live-boot's toram=FILE names the squashfs to copy; toram=strict is ours: refuse to boot from the medium. */
+static void parse_toram(struct live_config *cfg, const char *v)
+{
+	cfg->toram = true;
+	if (!strcmp(v, "strict"))
+		cfg->toram_strict = true;
+	else if (strchr(v, '/') || !strcmp(v, "..") || !copy_value(cfg->toram_file, sizeof cfg->toram_file, v))
+		warn(cfg, "toram=%.60s: expected a file name in live-media-path or strict; copying the first squashfs", v);
+}
+
+static void parse_findiso(struct live_config *cfg, const char *v)
+{
+	if (v[0] != '/' || strstr(v, "/../") || !copy_value(cfg->findiso, sizeof cfg->findiso, v)) {
+		warn(cfg, "findiso=%.60s: expected an absolute path; ignored", v);
+		cfg->findiso[0] = '\0';
+	}
+}
+
+/* A file-system label: printable, no '/' (it also names a file at the root of a partition). */
+static void parse_persistence_label(struct live_config *cfg, const char *v)
+{
+	if (strchr(v, '/') || !strcmp(v, ".") || !strcmp(v, "..") ||
+	    !copy_value(cfg->persistence_label, sizeof cfg->persistence_label, v)) {
+		warn(cfg, "persistence-label=%.60s: expected a label without '/'; using persistence", v);
+		strcpy(cfg->persistence_label, "persistence");
+	}
+}
+
+/* live-media=: live-boot's device for the medium; a device name, LABEL= or UUID= acts as root= unless root= is
+ * given; its keywords (removable, removable-usb) only narrow live-boot's scan, and we scan every device anyway. */
+static void parse_live_media(struct live_config *cfg, const char *v)
+{
+	if (valid_root(v)) {
+		if (!cfg->root[0])
+			copy_value(cfg->root, sizeof cfg->root, v);
+	} else if (strcmp(v, "removable") && strcmp(v, "removable-usb")) {
+		warn(cfg, "live-media=%.60s: expected /dev/NAME, LABEL=, UUID=, removable or removable-usb; scanning", v);
+	}
+}
+
 static void parse_ip(struct live_config *cfg, const char *v)
 {
 	if (!strcmp(v, "dhcp") || !strcmp(v, "on") || !strcmp(v, "any") || !strcmp(v, "both")) {
@@ -188,6 +229,9 @@ static bool apply_flag(struct live_config *cfg, const char *key)
 		{"check", offsetof(struct live_config, check)},
 		{"noswap", offsetof(struct live_config, noswap)},
 		{"fetch-verify", offsetof(struct live_config, fetch_verify)},
+		{"persistence", offsetof(struct live_config, persistence)},
+		{"persistence-read-only", offsetof(struct live_config, persistence_ro)},
+		{"noeject", offsetof(struct live_config, noeject)},
 	};
 	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
 		if (!strcmp(key, flags[i].name)) {
@@ -200,6 +244,8 @@ static bool apply_flag(struct live_config *cfg, const char *key)
 		cfg->platform_given = true;
 	} else if (!strcmp(key, "ro") || !strcmp(key, "rw")) {
 		cfg->root_mode = key[1] == 'o' ? ROOT_MODE_RO : ROOT_MODE_RW;
+	} else if (!strcmp(key, "nopersistence")) {
+		cfg->persistence = false;
 	} else if (!strcmp(key, "nodhcp")) {
 		cfg->ip_mode = IP_OFF;
 	} else if (!strcmp(key, "break")) {
@@ -220,8 +266,16 @@ static void apply(struct live_config *cfg, const char *key, const char *v)
 		parse_root(cfg, v);
 	else if (!strcmp(key, "live-media-path"))
 		parse_media_path(cfg, v);
-	else if (!strcmp(key, "rootdelay"))
+	else if (!strcmp(key, "rootdelay") || !strcmp(key, "live-media-timeout"))
 		parse_seconds_param(cfg, key, v, 3600, &cfg->rootdelay, 10);
+	else if (!strcmp(key, "toram"))
+		parse_toram(cfg, v);
+	else if (!strcmp(key, "findiso"))
+		parse_findiso(cfg, v);
+	else if (!strcmp(key, "persistence-label"))
+		parse_persistence_label(cfg, v);
+	else if (!strcmp(key, "live-media"))
+		parse_live_media(cfg, v);
 	else if (!strcmp(key, "shutdown_timeout"))
 		parse_seconds_param(cfg, key, v, 3600, &cfg->shutdown_timeout, 5);
 	else if (!strcmp(key, "init"))

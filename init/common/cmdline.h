@@ -23,6 +23,12 @@ struct live_config {
 	bool squashroot;                     /* the root device itself is a squashfs */
 	char media_path[CMDLINE_VALUE_MAX];  /* live-media-path=, default "/live" */
 	bool toram;                          /* copy the squashfs to RAM, release the medium */
+	bool toram_strict;                   /* toram=strict: not fitting in RAM is fatal */
+	char toram_file[CMDLINE_VALUE_MAX];  /* toram=FILE: which squashfs of live-media-path to copy */
+	char findiso[CMDLINE_VALUE_MAX];     /* findiso=/PATH: the medium is an ISO file on some filesystem */
+	bool persistence;                    /* persistence (nopersistence clears it) */
+	bool persistence_ro;                 /* persistence-read-only: changes stay in RAM */
+	char persistence_label[64];          /* persistence-label=, default "persistence" */
 	int rootdelay;                       /* seconds to wait for the root device (default 10) */
 	bool rootwait;                       /* wait forever */
 	enum root_mode root_mode;            /* ro / rw */
@@ -40,6 +46,7 @@ struct live_config {
 	/* stage 2 */
 	char hostname[64];                   /* hostname=, default "live" */
 	bool noswap;
+	bool noeject;                        /* stage 2: leave the CD in the drive at shutdown */
 	int shutdown_timeout;                /* shutdown_timeout= seconds, default 5 */
 	char console[64];                    /* last console= device name without options ("ttyS0"), "" if none */
 

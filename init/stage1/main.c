@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 		switch_root(&cfg, argv, started, &err);
 		fatal(&err);
 	}
-	if (media_find(&cfg, &medium, &err) < 0)
+	if ((cfg.findiso[0] ? findiso_find(&cfg, &medium, &err) : media_find(&cfg, &medium, &err)) < 0)
 		fatal(&err);
 	if (cfg.squashroot && medium.probe.type != FS_SQUASHFS) {
 		s1_fail(&err, "squashroot: %s holds %s, not a squashfs", medium.dev, fs_type_name(medium.probe.type));
@@ -68,8 +68,10 @@ int main(int argc, char **argv)
 	maybe_break(&cfg, BREAK_MOUNT, "mount");
 
 	log_debug("found %s", medium.dev);
+	persistence_setup(&cfg, &medium);
 	if (rootfs_mount(&cfg, &medium, &err) < 0)
 		fatal(&err);
+	persistence_mount_dirs();
 	maybe_break(&cfg, BREAK_SWITCH, "switch");
 
 	log_debug("root mounted");

@@ -15,7 +15,7 @@
 #define POLL_MS 50
 
 /* Block devices worth probing: skip RAM disks, unused loops and the like. */
-static bool candidate(const char *name)
+bool media_candidate(const char *name)
 {
 	static const char *const skip[] = {"loop", "ram", "zram", "dm-", "md", "nbd"};
 	if (name[0] == '.')
@@ -82,7 +82,7 @@ static bool scan_once(const struct live_config *cfg, enum want want, struct medi
 		return false;
 	bool found = false, whole = false;
 	for (struct dirent *e; !whole && (e = readdir(d));) {
-		if (!candidate(e->d_name))
+		if (!media_candidate(e->d_name))
 			continue;
 		char dev[256];
 		snprintf(dev, sizeof dev, "/dev/%.200s", e->d_name);
@@ -152,4 +152,12 @@ int media_find(const struct live_config *cfg, struct medium *m, struct s1_error 
 			       cfg->root, strerror(last_err), cfg->rootdelay);
 	return s1_fail(err, "unable to find %s among the block devices (waited %d s; rootdelay= waits longer)",
 		       describe(cfg, want), cfg->rootdelay);
+}
+
+void medium_release(const struct medium *m)
+{
+	if (umount(MEDIUM_DIR) < 0)
+		log_warn("unable to release the medium %s from %s: %s", m->dev, MEDIUM_DIR, strerror(errno));
+	else
+		findiso_release();
 }

@@ -119,6 +119,20 @@ int module_need_fs(const char *fstype, struct s1_error *err)
 {
 	if (fs_available(fstype))
 		return 0;
+	/* Some filesystems ask for more at mount time, through a modprobe we do not have: vfat its code page
+	 * and charset (nls_*), ext4 its checksum (crc32c).  Load them first; those the initrd lacks or the
+	 * kernel has built in are skipped. */
+	static const struct {
+		const char *fs, *mod;
+	} soft[] = {
+		{"vfat", "nls_cp437"}, {"vfat", "nls_ascii"}, {"vfat", "nls_iso8859-1"}, {"vfat", "nls_utf8"},
+		{"ext2", "crc32c_generic"}, {"ext3", "crc32c_generic"}, {"ext4", "crc32c_generic"},
+	};
+	for (size_t i = 0; i < sizeof soft / sizeof soft[0]; i++) {
+		struct s1_error ignored;
+		if (!strcmp(fstype, soft[i].fs))
+			load(soft[i].mod, &ignored);
+	}
 	/* The module names differ from the filesystem names only here. */
 	const char *mod = !strcmp(fstype, "iso9660") ? "isofs" : !strcmp(fstype, "ext2") ||
 			  !strcmp(fstype, "ext3") ? "ext4" : fstype;

@@ -43,89 +43,6 @@ static int find_squashfs(const char *dir, char *out, size_t size, struct s1_erro
 	return 0;
 }
 
-/* Attach path read-only to a free loop device; the device name goes to dev.  Returns the open loop fd:
- * with LO_FLAGS_AUTOCLEAR the device detaches at its last close, so the caller closes it only once the
- * filesystem on it is mounted (and then the loop goes away by itself when that is unmounted). */
-static int loop_attach(const char *path, char *dev, size_t size, struct s1_error *err)
-{
-	if (module_need_loop(err) < 0)
-		return -1;
-	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
-	if (ctl < 0)
-		return s1_fail(err, "unable to open /dev/loop-control: %s", strerror(errno));
-	int nr = ioctl(ctl, LOOP_CTL_GET_FREE);
-	int saved = errno;
-	close(ctl);
-	if (nr < 0)
-		return s1_fail(err, "unable to get a free loop device: %s", strerror(saved));
-	snprintf(dev, size, "/dev/loop%d", nr);
-	int file = open(path, O_RDONLY | O_CLOEXEC);
-	if (file < 0)
-		return s1_fail(err, "unable to open %s: %s", path, strerror(errno));
-	int loop = -1;
-	for (int i = 0; i < 1000 && (loop = open(dev, O_RDONLY | O_CLOEXEC)) < 0 && errno == ENOENT; i++)
-		usleep(1000); /* devtmpfs creates the node just after the ioctl */
-	if (loop < 0) {
-		saved = errno;
-		close(file);
-		return s1_fail(err, "unable to open %s: %s", dev, strerror(saved));
-	}
-	struct loop_config lc = {.fd = (unsigned)file, .info = {.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR}};
-	/* The kernel shows the backing file's name (truncated) in losetup-style listings. */
-	strncpy((char *)lc.info.lo_file_name, path, sizeof lc.info.lo_file_name - 1);
-	int rc = ioctl(loop, LOOP_CONFIGURE, &lc);
-	if (rc < 0 && errno == EINVAL) { /* kernels before 5.8 */
-		rc = ioctl(loop, LOOP_SET_FD, file);
-		if (rc == 0)
-			rc = ioctl(loop, LOOP_SET_STATUS64, &lc.info);
-	}
-	saved = errno;
-	close(file);
-	if (rc < 0) {
-		close(loop);
-		return s1_fail(err, "unable to attach %s to %s: %s", path, dev, strerror(saved));
-	}
-	return loop;
-}
-
-/* toram: copy the squashfs into a tmpfs so the medium can go. */
-static int copy_to_ram(const char *src, char *dst, size_t size, struct s1_error *err)
-{
-	if (mount_fs("tmpfs", TORAM_DIR, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", err) < 0)
-		return -1;
-	snprintf(dst, size, "%s/%s", TORAM_DIR, strrchr(src, '/') + 1);
-	int in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return s1_fail(err, "unable to open %s: %s", src, strerror(errno));
-	int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
-	if (out < 0) {
-		int saved = errno;
-		close(in);
-		return s1_fail(err, "unable to create %s: %s", dst, strerror(saved));
-	}
-	struct stat st;
-	int rc = fstat(in, &st);
-	for (off_t done = 0; rc == 0 && done < st.st_size;) {
-		ssize_t n = sendfile(out, in, NULL, (size_t)(st.st_size - done));
-		if (n <= 0) {
-			rc = -1;
-			if (n == 0)
-				errno = EIO;
-		} else {
-			done += n;
-		}
-	}
-	int saved = errno;
-	close(in);
-	if (close(out) < 0 && rc == 0) {
-		rc = -1;
-		saved = errno;
-	}
-	if (rc < 0)
-		return s1_fail(err, "unable to copy %s to %s: %s", src, dst, strerror(saved));
-	return 0;
-}
-
 /* The writable layer: tmpfs upper and work, overlay at NEWROOT. */
 static int mount_overlay(struct s1_error *err)
 {
@@ -134,8 +51,11 @@ static int mount_overlay(struct s1_error *err)
 		return -1;
 	if (mkdir(OVERLAY_DIR "/upper", 0755) < 0 || mkdir(OVERLAY_DIR "/work", 0755) < 0)
 		return s1_fail(err, "unable to create %s/upper and work: %s", OVERLAY_DIR, strerror(errno));
-	return mount_fs("overlay", NEWROOT, "overlay", 0,
-			"lowerdir=" ROOTFS_DIR ",upperdir=" OVERLAY_DIR "/upper,workdir=" OVERLAY_DIR "/work", err);
+	char opts[1200];
+	if (!persistence_root_options(ROOTFS_DIR, opts, sizeof opts))
+		snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", ROOTFS_DIR, OVERLAY_DIR,
+			 OVERLAY_DIR);
+	return mount_fs("overlay", NEWROOT, "overlay", 0, opts, err);
 }
 
 static int mount_squashfs(const char *dev, struct s1_error *err)
@@ -151,8 +71,13 @@ static int mount_iso(const struct live_config *cfg, const struct medium *m, stru
 	if (module_need_fs("iso9660", err) < 0 || mount_fs(m->dev, MEDIUM_DIR, "iso9660", MS_RDONLY, NULL, err) < 0)
 		return -1;
 	snprintf(dir, sizeof dir, "%s%s", MEDIUM_DIR, cfg->media_path);
-	if (find_squashfs(dir, sq, sizeof sq, err) < 0)
+	if (cfg->toram_file[0]) {
+		snprintf(sq, sizeof sq, "%s/%s", dir, cfg->toram_file);
+		if (access(sq, R_OK) < 0)
+			return s1_fail(err, "toram=%s: unable to read %s: %s", cfg->toram_file, sq, strerror(errno));
+	} else if (find_squashfs(dir, sq, sizeof sq, err) < 0) {
 		return -1;
+	}
 	if (cfg->check) {
 		log_begin("Checking %s", sq + strlen(MEDIUM_DIR));
 		if (media_check(sq, err) < 0) {
@@ -162,25 +87,26 @@ static int mount_iso(const struct live_config *cfg, const struct medium *m, stru
 		log_done("ok");
 	}
 	const char *image = sq;
+	bool copied = false;
 	if (cfg->toram) {
-		log_begin("Copying %s to RAM", sq + strlen(MEDIUM_DIR));
-		if (copy_to_ram(sq, ram, sizeof ram, err) < 0) {
-			log_done("failed");
+		int rc = toram_copy(cfg, sq, sq + strlen(MEDIUM_DIR), ram, sizeof ram, err);
+		if (rc < 0)
 			return -1;
-		}
-		log_done("done");
-		image = ram;
+		if (rc > 0)
+			log_warn("%s", err->msg); /* does not fit in RAM: boot from the medium */
+		copied = rc == 0;
+		image = copied ? ram : sq;
 	}
-	int loopfd = loop_attach(image, loop, sizeof loop, err);
+	int loopfd = loop_attach(image, false, loop, sizeof loop, err);
 	if (loopfd < 0)
 		return -1;
 	int rc = mount_squashfs(loop, err);
 	close(loopfd);
 	if (rc < 0)
 		return -1;
-	if (cfg->toram && umount(MEDIUM_DIR) < 0)
-		log_warn("unable to release the medium %s from %s: %s", m->dev, MEDIUM_DIR, strerror(errno));
-	log_step("Mounted %s from %s (%s) read-only", image + (cfg->toram ? 0 : strlen(MEDIUM_DIR)), m->dev,
+	if (copied)
+		medium_release(m);
+	log_step("Mounted %s from %s (%s) read-only", image + (copied ? 0 : strlen(MEDIUM_DIR)), m->dev,
 		 m->probe.label[0] ? m->probe.label : "iso9660");
 	return mount_overlay(err);
 }
@@ -228,7 +154,7 @@ int rootfs_mount_image(const struct live_config *cfg, const char *image, struct 
 	const char *squash = image;
 	int isofd = -1;
 	if (iso) {   /* the squashfs inside the ISO, as from a CD */
-		isofd = loop_attach(image, loop, sizeof loop, err);
+		isofd = loop_attach(image, false, loop, sizeof loop, err);
 		if (isofd < 0)
 			return -1;
 		int rc = module_need_fs("iso9660", err) < 0 ? -1 : mount_fs(loop, MEDIUM_DIR, "iso9660", MS_RDONLY, NULL, err);
@@ -240,7 +166,7 @@ int rootfs_mount_image(const struct live_config *cfg, const char *image, struct 
 			return -1;
 		squash = sq;
 	}
-	int loopfd = loop_attach(squash, loop, sizeof loop, err);
+	int loopfd = loop_attach(squash, false, loop, sizeof loop, err);
 	if (loopfd < 0)
 		return -1;
 	int rc = mount_squashfs(loop, err);

@@ -19,6 +19,7 @@
 #define OVERLAY_DIR LIVE_DIR "/overlay"
 #define TORAM_DIR   LIVE_DIR "/toram"
 #define FETCH_DIR   LIVE_DIR "/fetch"
+#define FINDISO_DIR LIVE_DIR "/findiso"
 
 /* Errors travel as a one-line message, printed by main before the rescue shell. */
 struct s1_error {
@@ -41,6 +42,33 @@ struct medium {
 	struct probe_result probe;
 };
 int media_find(const struct live_config *cfg, struct medium *m, struct s1_error *err);
+/* A /sys/class/block name worth probing (not a RAM disk, loop, dm...). */
+bool media_candidate(const char *name);
+/* toram copied the squashfs: unmount the medium (and free findiso's partition). */
+void medium_release(const struct medium *m);
+
+/* findiso.c: findiso=: the medium is a loop device over an ISO file found on some filesystem. */
+int findiso_find(const struct live_config *cfg, struct medium *m, struct s1_error *err);
+void findiso_release(void);
+
+/* loop.c */
+int loop_attach(const char *path, bool writable, char *dev, size_t size, struct s1_error *err);
+
+/* toram.c: copy src into TORAM_DIR when it fits (squashfs + margin in MemAvailable, squashfs in the tmpfs
+ * limit).  Returns 0 (dst is the copy), 1 when it does not fit (err holds the line with both numbers; the
+ * caller boots from the medium), -1 on failure (and when it does not fit with toram=strict). */
+#define TORAM_OVERLAY_MARGIN (32ull << 20)
+int toram_copy(const struct live_config *cfg, const char *src, const char *shown, char *dst, size_t size,
+	       struct s1_error *err);
+bool toram_fits(uint64_t squashfs, uint64_t mem_available, uint64_t tmpfs_limit);
+int meminfo_available(const char *path, uint64_t *bytes);
+
+/* persistence.c: find and mount the persistence filesystem before the root (never fatal: one line and the
+ * boot goes on in RAM); persistence_root_options() gives the root overlay's options when "/ union" applies;
+ * persistence_mount_dirs() mounts the other persistence.conf entries in the new root. */
+void persistence_setup(const struct live_config *cfg, const struct medium *m);
+bool persistence_root_options(const char *lowers, char *opts, size_t size);
+void persistence_mount_dirs(void);
 
 /* rootfs.c: mount the root at NEWROOT according to what the medium holds. */
 int rootfs_mount(const struct live_config *cfg, const struct medium *m, struct s1_error *err);

@@ -7,5 +7,6 @@ int init_main(int argc, char **argv);     /* PID 1 of the live system (stage2/ma
 int halt_main(int argc, char **argv);     /* poweroff, halt, reboot (stage2/ctl.c) */
 int shutdown_main(int argc, char **argv); /* shutdown -h|-r|-P|-H now (stage2/ctl.c) */
 int mkfstab_main(int argc, char **argv);  /* the partition scan on its own (stage2/mkfstab.c) */
+int exitrd_main(int argc, char **argv);   /* PID 1 after leaving the root at shutdown (stage2/exitrd.c) */
 
 #endif

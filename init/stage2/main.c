@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "stage2/applets.h"
 #include "stage2/console.h"
+#include "stage2/exitrd.h"
 #include "stage2/fstab.h"
 #include "stage2/mounts.h"
 #include "stage2/network.h"
@@ -118,6 +119,7 @@ int init_main(int argc, char **argv)
 	if (cfg.root_mode != ROOT_MODE_RO)
 		mounts_root_rw();
 	mounts_rest();
+	exitrd_keep_copy();
 	say_kernel();
 	set_hostname(cfg.hostname);
 	enum platform p = cfg.platform;
@@ -141,5 +143,8 @@ int init_main(int argc, char **argv)
 
 	struct respawn shell = { 0 };
 	enum shutdown_kind kind = signal_loop(&handled, &restore, &shell, tty);
-	shutdown_run(kind, &cfg);
+	shutdown_run(kind, &cfg);  /* processes, FUSE and network filesystems, network, swap, sync */
+	exitrd_enter(kind, &cfg);  /* leave the root and unmount all of it from outside; returns if it cannot */
+	shutdown_unmount("");      /* in place then: the root and what it holds stay, read-only */
+	shutdown_reboot(kind);
 }

@@ -26,40 +26,21 @@ size_t swaps_parse(const char *text, char (*paths)[256], size_t max)
 	return count;
 }
 
+long swaps_used_kb(const char *text)
+{
+	long total = 0;
+	const char *line = text ? strchr(text, '\n') : NULL;
+	while (line && *++line) {
+		char name[256], type[32];
+		long size, used;
+		if (sscanf(line, "%255s %31s %ld %ld", name, type, &size, &used) == 4)
+			total += used;
+		line = strchr(line, '\n');
+	}
+	return total;
+}
+
 int swap_on(const char *dev)
 {
 	return swapon(dev, 0) == 0 ? 0 : -errno;
-}
-
-#define SWAPS_MAX 64
-
-int swap_off_all(const char *swaps_path, char *failed, size_t n, int *err)
-{
-	failed[0] = '\0';
-	*err = 0;
-	char *text;
-	int r = file_read(swaps_path, &text, NULL);
-	if (r == -ENOENT) {
-		text = NULL;
-		r = 0;
-	}
-	if (r < 0) {
-		snprintf(failed, n, "%s", swaps_path);
-		*err = -r;
-		return 1;
-	}
-	char paths[SWAPS_MAX][256]; /* 16 KiB of stack, once, at shutdown */
-	size_t count = swaps_parse(text, paths, SWAPS_MAX);
-	free(text);
-	int left = 0;
-	for (size_t i = 0; i < count; i++) {
-		if (swapoff(paths[i]) == 0)
-			continue;
-		if (!left) {
-			snprintf(failed, n, "%s", paths[i]);
-			*err = errno;
-		}
-		left++;
-	}
-	return left;
 }

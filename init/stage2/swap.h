@@ -1,4 +1,4 @@
-/* Swap partitions: turn on what the scan found, turn everything off at shutdown. */
+/* Swap partitions: turn on what the scan found, turned off one by one at shutdown (shutdown.c). */
 #ifndef LIVEINIT_STAGE2_SWAP_H
 #define LIVEINIT_STAGE2_SWAP_H
 
@@ -11,8 +11,7 @@ size_t swaps_parse(const char *text, char (*paths)[256], size_t max);
 /* swapon(2) one device.  Returns 0 or -errno. */
 int swap_on(const char *dev);
 
-/* swapoff(2) everything in the swaps file (normally "/proc/swaps").  Returns how many stayed active;
- * the first failure is in *failed / *err (failed "" when all went). */
-int swap_off_all(const char *swaps_path, char *failed, size_t n, int *err);
+/* The sum of the Used column (kB) of the text of /proc/swaps: what swapoff still has to read back. */
+long swaps_used_kb(const char *text);
 
 #endif

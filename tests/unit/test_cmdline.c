@@ -72,6 +72,12 @@ static void assert_defaults(const struct live_config *c)
 	assert_string_equal(c->console, "");
 	assert_int_equal(c->ip_mode, IP_DHCP);
 	assert_string_equal(c->ip, "");
+	assert_false(c->toram_strict);
+	assert_string_equal(c->toram_file, "");
+	assert_string_equal(c->findiso, "");
+	assert_false(c->persistence);
+	assert_false(c->persistence_ro);
+	assert_string_equal(c->persistence_label, "persistence");
 }
 
 /* ---- defaults, empty and whitespace ---- */
@@ -793,9 +799,55 @@ static void test_platform_detect(void **state)
 	assert_int_equal(platform_detect("/nonexistent/liveinit-test"), PLATFORM_PC);
 }
 
+/* ---- live-boot's names (issue 13) ---- */
+
+static void test_live_boot_params(void **state)
+{
+	(void)state;
+	struct live_config c = parse("persistence persistence-label=mine persistence-read-only findiso=/isos/a.iso "
+				     "live-media-timeout=30 toram=filesystem.squashfs ignore_uuid components");
+	assert_true(c.persistence);
+	assert_true(c.persistence_ro);
+	assert_string_equal(c.persistence_label, "mine");
+	assert_string_equal(c.findiso, "/isos/a.iso");
+	assert_int_equal(c.rootdelay, 30);
+	assert_true(c.toram);
+	assert_false(c.toram_strict);
+	assert_string_equal(c.toram_file, "filesystem.squashfs");
+	assert_int_equal(c.nwarnings, 0); /* unknown live-boot parameters pass silently */
+
+	c = parse("persistence nopersistence toram=strict");
+	assert_false(c.persistence);
+	assert_true(c.toram && c.toram_strict);
+	assert_string_equal(c.toram_file, "");
+
+	/* live-media= names the medium unless root= does. */
+	c = parse("live-media=/dev/sdb1");
+	assert_string_equal(c.root, "/dev/sdb1");
+	c = parse("root=/dev/ubda live-media=/dev/sdb1");
+	assert_string_equal(c.root, "/dev/ubda");
+	c = parse("live-media=removable-usb");
+	assert_string_equal(c.root, "");
+	assert_int_equal(c.nwarnings, 0);
+
+	c = parse("findiso=relative.iso toram=../x persistence-label=a/b live-media=nowhere live-media-timeout=x");
+	assert_string_equal(c.findiso, "");
+	assert_string_equal(c.toram_file, "");
+	assert_true(c.toram);
+	assert_string_equal(c.persistence_label, "persistence");
+	assert_int_equal(c.rootdelay, 10);
+	assert_true(warned(&c, "findiso="));
+	assert_true(warned(&c, "toram="));
+	assert_true(warned(&c, "persistence-label="));
+	assert_true(warned(&c, "live-media="));
+	assert_true(warned(&c, "live-media-timeout="));
+	assert_warnings_printable(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_live_boot_params),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_real_proc_cmdline_form),
 		cmocka_unit_test(test_platform),
