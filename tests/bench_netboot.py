@@ -8,6 +8,7 @@ import re
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -25,22 +26,34 @@ def tx_bytes(nb, tap):
 
 
 def run_guests(args_list, prefix):
-    """Start the guests together; per guest: seconds from "Run /init" to ready (host clock), stage 1's MB/s."""
+    """Start the guests together, one reader thread each (so every console is read as it prints); per guest:
+    seconds from "Run /init" to the ready line on the host clock, and stage 1's own MB/s figure."""
     gs = [uml.UML(a, mem=MEM, timeout=600, prefix=prefix).start() for a in args_list]
-    try:
-        t_init = [None] * len(gs)
-        for i, g in enumerate(gs):
+    res = [None] * len(gs)
+    errors = []
+
+    def follow(i, g):
+        try:
             g.expect(r"Run /init as init process")
-            t_init[i] = time.monotonic()
-        res = []
-        for i, g in enumerate(gs):
-            m = None
-            if any("fetch=" in a for a in args_list[i]):
-                m = g.expect(r"Fetched \S+: \d+ bytes in [\d.]+ s \(([\d.]+) MB/s\)")
-            rate = float(m.group(1)) if m else None
+            t0 = time.monotonic()
+            rate = None
+            if any(a.startswith("fetch=") for a in args_list[i]):
+                rate = float(g.expect(r"Fetched \S+: \d+ bytes in [\d.]+ s \(([\d.]+) MB/s\)").group(1))
             g.expect(uml.READY)
-            res.append((time.monotonic() - t_init[i], rate))
+            res[i] = (time.monotonic() - t0, rate)
+        except Exception as e:  # reported after the join
+            errors.append(e)
+
+    try:
+        threads = [threading.Thread(target=follow, args=(i, g)) for i, g in enumerate(gs)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
         for g in gs:
+            g.shell("true")   # the shell reads the console now: poweroff typed earlier could be flushed
             g.poweroff(timeout=120)
         return res
     finally:

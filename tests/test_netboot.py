@@ -181,6 +181,7 @@ def test_fetch_iso_uses_its_squashfs(netlab, guests):
     g.expect(r"Checking http://boot\.live\.test:8000/live\.iso\.\.\. ok")
     g.expect(r"Mounted /run/live/medium/live/\S+\.squashfs \(fetched\) read-only")
     g.expect(uml.READY)
+    g.shell("true")   # the shell reads the console now: poweroff typed earlier could be flushed
     assert g.poweroff() == 0
 
 
@@ -216,6 +217,7 @@ def test_fetch_unverified_warns_and_fetch_verify_refuses(netlab, guests):
     g = boot(guests, nb, f"fetch={url}")
     g.expect(r"liveinit: warning: fetch: " + re.escape(url) + r": no checksum")
     g.expect(uml.READY)
+    g.shell("true")   # the shell reads the console now: poweroff typed earlier could be flushed
     assert g.poweroff() == 0
     g2 = boot(guests, nb, f"fetch={url}", "fetch-verify")
     g2.expect(r"liveinit: fetch: " + re.escape(url) + r": no checksum .* and fetch-verify is given")
@@ -239,6 +241,7 @@ def test_fetch_resumes_after_server_stopped_mid_transfer(netlab, guests):
     nb.start_http()
     g.expect(r"Checking " + re.escape(url) + r"\.\.\. ok", timeout=120)
     g.expect(uml.READY)
+    g.shell("true")   # the shell reads the console now: poweroff typed earlier could be flushed
     assert g.poweroff() == 0
     http = nb.log(nb.httplog)
     assert "response:206" in http, http
@@ -261,6 +264,7 @@ def test_four_clients_at_once(netlab, guests):
         g.expect(uml.READY)
     assert len(addrs) == 4
     for g in gs:
+        g.shell("true")
         assert g.poweroff() == 0
     http = nb.log(nb.httplog)
     getters = re.findall(r"^(10\.87\.0\.\d+):\d+: url:/live/filesystem\.squashfs$", http, re.M)
