@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """make bench: netboot (fetch=) in UML over a tap, against a local boot of the same root from live.iso in the
 same run: fetch throughput (MB/s, stage 1's own figure), time from the kernel's "Run /init" to the ready line
-(host clock, as the console shows them), and the bytes the server sent per client (tap tx counters), for 1
-client and for 4 clients booting at once from one server.  Needs root and user-mode-linux."""
+(guest clock: the kernel's timestamp, then /proc/uptime at the first shell command after ready), and the bytes
+the server sent per client (tap tx counters), for 1 client and for 4 clients booting at once from one server.
+Needs root and user-mode-linux."""
 import os
 import re
 import statistics
@@ -27,20 +28,22 @@ def tx_bytes(nb, tap):
 
 def run_guests(args_list, prefix):
     """Start the guests together, one reader thread each (so every console is read as it prints); per guest:
-    seconds from "Run /init" to the ready line on the host clock, and stage 1's own MB/s figure."""
+    seconds from "Run /init" (kernel timestamp) to the first shell command after the ready line (/proc/uptime), and stage 1's own MB/s figure."""
     gs = [uml.UML(a, mem=MEM, timeout=600, prefix=prefix).start() for a in args_list]
     res = [None] * len(gs)
     errors = []
 
     def follow(i, g):
         try:
-            g.expect(r"Run /init as init process")
-            t0 = time.monotonic()
+            t0 = float(g.expect(r"\[\s*([\d.]+)\] Run /init as init process").group(1))
             rate = None
             if any(a.startswith("fetch=") for a in args_list[i]):
                 rate = float(g.expect(r"Fetched \S+: \d+ bytes in [\d.]+ s \(([\d.]+) MB/s\)").group(1))
             g.expect(uml.READY)
-            res[i] = (time.monotonic() - t0, rate)
+            # the guest's clock: the console reaches the host late and in bursts, so host timestamps of its
+            # lines are not when they were printed.  /proc/uptime read at the first shell command after ready.
+            up = float(g.shell("cat /proc/uptime").split()[0])
+            res[i] = (up - t0, rate)
         except Exception as e:  # reported after the join
             errors.append(e)
 
@@ -53,7 +56,6 @@ def run_guests(args_list, prefix):
         if errors:
             raise errors[0]
         for g in gs:
-            g.shell("true")   # the shell reads the console now: poweroff typed earlier could be flushed
             g.poweroff(timeout=120)
         return res
     finally:
@@ -91,7 +93,7 @@ def main():
             x.close()
     print("\nnetboot in UML (fetch= of build/root.squashfs, %d bytes; medians over the clients)"
           % os.path.getsize(SQUASHFS))
-    print("%-30s %18s %8s %14s %18s" % ("boot", "Run /init->ready s", "ratio", "fetch MB/s", "server bytes/client"))
+    print("%-30s %18s %8s %14s %18s" % ("boot", "Run /init->shell s", "ratio", "fetch MB/s", "server bytes/client"))
     for name, n, t, rate, sent in rows:
         print("%-30s %18.1f %8.2f %14s %18s" % (name, t, t / ref, "%.1f" % rate if rate else "-",
                                                "%d" % sent if sent else "-"))
