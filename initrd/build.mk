@@ -19,7 +19,7 @@ $(BUILD)/initrd-nomod.img: initrd/mkinitrd $(BUILD)/bin/init
 .PHONY: initrd
 initrd: $(BUILD)/initrd.img
 ALL += $(BUILD)/initrd.img
-BENCH += tests/bench_stage1.py
+BENCH += tests/bench_stage1.py tests/bench_netboot.py
 
 # PC boots (ISO in qemu or on metal): Debian's amd64 kernel, the signed flavour (for UEFI Secure Boot: shim and
 # Debian's signed GRUB start it; its modules are the same as the -unsigned package's, signed by the kernel's

@@ -102,13 +102,15 @@ class Lab:
         self.procs.append(p)
         return p
 
-    def dnsmasq(self, name="dnsmasq", dev=None, ns=None, rng=("100", "150"), lease="2m", extra=(), subnet=None):
-        """Start dnsmasq (DHCP only) on the server side.  Returns (proc, log path, lease file path)."""
+    def dnsmasq(self, name="dnsmasq", dev=None, ns=None, rng=("100", "150"), lease="2m", extra=(), subnet=None,
+                dns=False):
+        """Start dnsmasq (DHCP only, or DHCP and DNS on port 53 with dns=True) on the server side.
+        Returns (proc, log path, lease file path)."""
         ns = ns or self.srv
         dev = dev or self.bridge or self.sif
         log = os.path.join(self.tmp, f"{name}.log")
         leases = os.path.join(self.tmp, f"{name}.leases")
-        cmd = ["dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=0", "--log-dhcp",
+        cmd = ["dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=53" if dns else "--port=0", "--log-dhcp",
                "--log-facility=-", f"--interface={dev}", "--bind-interfaces", "--no-ping",
                f"--dhcp-leasefile={leases}", f"--pid-file={os.path.join(self.tmp, name + '.pid')}",
                f"--dhcp-range={subnet or self.subnet}.{rng[0]},{subnet or self.subnet}.{rng[1]},{lease}", *extra]

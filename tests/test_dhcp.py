@@ -653,3 +653,40 @@ def test_live_system_in_uml_gets_lease_and_releases_at_poweroff(lab, guests):
     assert 0 <= released < down, out[-3000:]
     wait_for(lambda: f"DHCPRELEASE({tap}) {addr}" in text(slog), 5, "the guest's DHCPRELEASE at the server")
     wait_for(lambda: addr not in text(leases), 5, "dnsmasq to drop the lease")
+
+
+def test_resume_takes_over_a_bound_lease_without_discover(lab):
+    """What stage 2 does after fetch=: a first client (-1) leaves its lease bound on the interface; a second
+    client resumes it (same address, T1/T2/expiry from the file, no DISCOVER) and renews it.
+    A lease whose address is no longer on the interface is not taken over."""
+    n = lab(subnet="10.67.0")
+    n.server_ip()
+    _, slog, _ = n.dnsmasq(extra=["--dhcp-option=6,10.67.0.53"])
+    p, log = n.client("-1", name="first")
+    assert p.wait(30) == 0, text(log)
+    first = n.lease()
+    addr = first["address"]
+    assert first["state"] == "bound" and n.addresses() == [f"{addr}/24"]
+    assert text(slog).count("DHCPDISCOVER") == 1
+    os.unlink(n.resolv)
+    p2, log2 = n.client(name="second")
+    m = wait_for(lambda: re.search(rf"dhcpc: {n.cif}: resumed {re.escape(addr)}/24 lease (\d+)s left", text(log2)),
+                 10, "the resumed line")
+    assert 0 < int(m.group(1)) <= 120
+    assert n.lease()["renew"] == first["renew"] and n.lease()["expires"] == first["expires"]
+    assert "nameserver 10.67.0.53" in text(n.resolv)   # resolv.conf rewritten from the lease
+    # the resumed client renews like one that got the lease itself (USR1: now rather than at T1 = 60 s)
+    p2.send_signal(signal.SIGUSR1)
+    wait_for(lambda: f"renewed {addr}/24" in text(log2), 15, "the renewal")
+    wait_for(lambda: text(slog).count(f"DHCPACK({n.sif}) {addr}") == 2, 5, "the renewal's ACK at the server")
+    dns = text(slog)
+    assert dns.count("DHCPDISCOVER") == 1, dns
+    assert n.addresses() == [f"{addr}/24"]
+    p2.send_signal(signal.SIGTERM)
+    assert p2.wait(10) == 0
+    # released: the file says so and the address is gone; a new client starts over
+    p3, log3 = n.client(name="third")
+    wait_for(lambda: "selecting" in text(log3), 10, "a fresh start")
+    assert "resumed" not in text(log3)
+    p3.send_signal(signal.SIGTERM)
+    p3.wait(10)

@@ -106,3 +106,22 @@ $(BUILD)/tests/test_select: tests/unit/test_select.c $(BUILD)/hostobj/common/sel
 	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -DINITRD_MODDIR=\"$(BUILD)/pc/initrd-tree/lib/modules/$(PC_KVER)\" \
 		-o $@ $(filter %.c %.o,$^) -lcmocka
 UNIT_TESTS += $(BUILD)/tests/test_select
+
+# fetch='s parsers (URL, HTTP response head, DNS reply) and the lease file read back: cmocka + ASan/UBSan,
+# and a libFuzzer target (make fuzz-netparse; make check runs it briefly through tests/test_unit.py).
+NETPARSE_SRCS := init/common/url.c init/common/http.c init/common/dns.c init/dhcp/lease.c init/dhcp/packet.c
+$(BUILD)/tests/test_netparse: tests/unit/test_netparse.c $(NETPARSE_SRCS) $(wildcard init/common/*.h init/dhcp/*.h)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -o $@ tests/unit/test_netparse.c $(NETPARSE_SRCS) -lcmocka
+UNIT_TESTS += $(BUILD)/tests/test_netparse
+
+$(BUILD)/fuzz/fuzz_netparse: tests/fuzz/fuzz_netparse.c $(NETPARSE_SRCS) $(wildcard init/common/*.h init/dhcp/*.h)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -Iinit -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $@ tests/fuzz/fuzz_netparse.c $(NETPARSE_SRCS)
+
+.PHONY: fuzz-netparse
+fuzz-netparse: $(BUILD)/fuzz/fuzz_netparse
+	@mkdir -p $(BUILD)/fuzz/netparse-corpus
+	$(BUILD)/fuzz/fuzz_netparse -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+		$(BUILD)/fuzz/netparse-corpus tests/fuzz/netparse-seeds

@@ -230,6 +230,7 @@ static bool apply_flag(struct live_config *cfg, const char *key)
 		{"check", offsetof(struct live_config, check)},
 		{"allmodules", offsetof(struct live_config, all_modules)},
 		{"noswap", offsetof(struct live_config, noswap)},
+		{"fetch-verify", offsetof(struct live_config, fetch_verify)},
 		{"persistence", offsetof(struct live_config, persistence)},
 		{"persistence-read-only", offsetof(struct live_config, persistence_ro)},
 		{"noeject", offsetof(struct live_config, noeject)},
@@ -289,7 +290,19 @@ static void apply(struct live_config *cfg, const char *key, const char *v)
 		parse_console(cfg, v);
 	else if (!strcmp(key, "ip"))
 		parse_ip(cfg, v);
-	else if (!strcmp(key, "hostname")) {
+	else if (!strcmp(key, "fetch")) {
+		if (strncmp(v, "http://", 7) != 0 || !copy_value(cfg->fetch, sizeof cfg->fetch, v))
+			warn(cfg, "fetch=%.60s: expected http://HOST[:PORT]/PATH (at most %d bytes); ignored", v,
+			     CMDLINE_VALUE_MAX - 1);
+	} else if (!strcmp(key, "fetch-sha256")) {
+		if (strlen(v) != 64 || strspn(v, "0123456789abcdefABCDEF") != 64)
+			warn(cfg, "fetch-sha256=%.60s: expected 64 hex digits; ignored", v);
+		else
+			strcpy(cfg->fetch_sha256, v);
+	} else if (!strcmp(key, "BOOTIF")) {
+		if (!copy_value(cfg->bootif, sizeof cfg->bootif, v))
+			warn(cfg, "BOOTIF=%.60s: too long; ignored", v);
+	} else if (!strcmp(key, "hostname")) {
 		cfg->hostname_given = valid_hostname(v) && copy_value(cfg->hostname, sizeof cfg->hostname, v);
 		if (!cfg->hostname_given) {
 			warn(cfg, "hostname=%.60s: not a valid host name; using live", v);

@@ -39,6 +39,12 @@ struct live_config {
 	bool all_modules;                    /* allmodules: stage 1 loads every module of the initrd, not only the
 					      * drivers of the devices present (odd hardware) */
 
+	/* netboot (stage 1): fetch=URL of a squashfs or an ISO, its SHA-256, BOOTIF= from PXELINUX/iPXE */
+	char fetch[CMDLINE_VALUE_MAX];
+	char fetch_sha256[65];               /* 64 hex digits, "" = look for URL.sha256 */
+	bool fetch_verify;                   /* refuse to boot a fetched image without a checksum */
+	char bootif[24];                     /* BOOTIF=01-aa-bb-cc-dd-ee-ff as given ("" = none) */
+
 	/* stage 2 */
 	char hostname[64];                   /* hostname=, default "live" */
 	bool hostname_given;                 /* hostname= was on the command line (a foreign root keeps its own) */

@@ -599,6 +599,64 @@ static bool handle_signal(struct client *c, int sigfd)
 	return false;
 }
 
+/* Take over a lease another client left: stage 1 got it to fetch the root over the network, and stage 2's
+ * client continues it without a second DISCOVER (same address, same T1/T2/expiry).  Only a bound lease
+ * that has not expired and whose address is still on the interface is taken; anything else starts over.
+ * Returns true when resumed. */
+static bool resume(struct client *c)
+{
+	char text[2048], a[INET_ADDRSTRLEN];
+	if (file_read_small(c->lease_file, text, sizeof(text)) <= 0)
+		return false;
+	struct lease_file lf;
+	const char *why;
+	if (lease_parse(text, &lf, &why)) {
+		log_debug("dhcpc: %s: not resuming %s: %s", c->ifc.name, c->lease_file, why);
+		return false;
+	}
+	struct in_addr have;
+	time_t wall = time(NULL);
+	if (strcmp(lf.state, "bound") != 0 || !lf.obtained || !lf.lease || !lf.mask.s_addr ||
+	    (lf.lease != DHCP_LEASE_INFINITE && lf.obtained + (time_t)lf.lease <= wall + 2) ||
+	    iface_ipv4(c->ifc.name, &have) || have.s_addr != lf.addr.s_addr)
+		return false;
+	c->configured = true;
+	c->addr = lf.addr;
+	c->mask = lf.mask;
+	c->server = lf.server;
+	c->lease = lf.info;
+	c->lease.yiaddr = lf.addr;
+	c->lease.mask = lf.mask;
+	c->lease.server_id = lf.server;
+	c->obtained = lf.obtained;
+	c->lease_s = lf.lease;
+	c->t1_s = lf.t1;
+	c->t2_s = lf.t2;
+	if (lf.lease == DHCP_LEASE_INFINITE) {
+		c->t1 = c->t2 = c->expiry = NEVER;
+	} else {
+		if (!c->t1_s || !c->t2_s)   /* RFC 2131 defaults when the file did not say */
+			dhcp_lease_times(lf.lease, 0, 0, &c->t1_s, &c->t2_s);
+		int64_t base = c->now + (int64_t)(lf.obtained - wall) * SEC;   /* obtained on our clock */
+		c->t1 = base + (int64_t)c->t1_s * SEC;
+		c->t2 = base + (int64_t)c->t2_s * SEC;
+		c->expiry = base + (int64_t)lf.lease * SEC;
+	}
+	c->request_sent = c->now;
+	c->st = ST_BOUND;
+	c->next = c->t1 > c->now ? c->t1 : c->now;
+	if (open_udp(c) < 0)
+		c->next = c->now;   /* no renewal socket: renew (and so reopen) at once */
+	write_lease(c, "bound");
+	write_resolv(c);
+	if (lf.lease == DHCP_LEASE_INFINITE)
+		say(c, "resumed %s/%d lease infinite", ip(c->addr, a), netmask_prefix(c->mask));
+	else
+		say(c, "resumed %s/%d lease %llds left", ip(c->addr, a), netmask_prefix(c->mask),
+		    (long long)(lf.obtained + (time_t)lf.lease - wall));
+	return true;
+}
+
 static void cleanup(struct client *c)
 {
 	close_fd(&c->raw);
@@ -639,7 +697,8 @@ static int setup(struct client *c)
 	seed(c);
 	c->now = now_ms();
 	c->link_up_at = c->now;
-	enter_init(c, 0);
+	if (!resume(c))
+		enter_init(c, 0);
 	return 0;
 }
 

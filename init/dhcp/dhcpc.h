@@ -22,6 +22,8 @@
  *   writes state=released, removes the pid file as its last step and exits 0.  It does NOT bring the
  *   link down: stage 2 does that ("Shutting down network device... eth0").  The pid file disappearing
  *   is the signal that the release is done (a zombie the caller has not reaped yet does not matter).
+ * - Resume: a still-valid state=bound lease in DIR/IFACE.lease whose address is on the interface (stage 1's
+ *   fetch= leaves one) is taken over at start: BOUND at once with its T1/T2/expiry, no DISCOVER.
  * - SIGUSR1 renews the lease at once (or retries at once when there is none).
  * - Kernel ip=: ip=dhcp (default) -> the above; ip=off/nodhcp -> do not start dhcpc; any other value
  *   -> `dhcpc --static VALUE` (see ipconfig.h): the static form configures the interface and exits; the

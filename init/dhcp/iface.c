@@ -84,3 +84,15 @@ int iface_running(const char *name)
 		return r;
 	return (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
 }
+
+int iface_ipv4(const char *name, struct in_addr *addr)
+{
+	struct ifreq ifr;
+	int r = ifreq_ioctl(name, SIOCGIFADDR, &ifr);
+	if (r)
+		return r;
+	struct sockaddr_in sin;
+	memcpy(&sin, &ifr.ifr_addr, sizeof(sin));
+	*addr = sin.sin_addr;
+	return 0;
+}

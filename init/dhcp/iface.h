@@ -4,6 +4,7 @@
 #define LIVEINIT_DHCP_IFACE_H
 
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -24,6 +25,9 @@ int iface_list_ether(struct iface *out, int max);
 /* The Ethernet interface with the lowest index (what the kernel's ip= uses when no device is named).
  * Returns 0, or -ENODEV when there is none. */
 int iface_first_ether(struct iface *out);
+
+/* The interface's (primary) IPv4 address.  Returns 0, or -errno (-EADDRNOTAVAIL when it has none). */
+int iface_ipv4(const char *name, struct in_addr *addr);
 
 /* Is the link up with carrier (IFF_RUNNING)?  1, 0, or -errno. */
 int iface_running(const char *name);

@@ -24,6 +24,20 @@ size_t lease_format(char *buf, size_t cap, const struct lease_record *l);
 /* Format resolv.conf ("search"/"nameserver" lines).  Returns the length, 0 when there is nothing to say. */
 size_t resolv_format(char *buf, size_t cap, const char *iface, const struct dhcp_info *info);
 
+/* A lease file read back (what lease_format wrote): stage 1 reads the DNS servers from it, and a client
+ * started later on the same interface resumes the lease from it instead of starting over. */
+struct lease_file {
+	char state[16];
+	struct in_addr addr, mask, server;
+	struct dhcp_info info;          /* router, broadcast, dns, domain, search, hostname, mtu */
+	time_t obtained;
+	uint32_t lease, t1, t2;         /* seconds from obtained, as in struct lease_record */
+};
+
+/* Parse lease_format's text.  Unknown keys are skipped.  Returns 0, or -1 with *why when the text has no
+ * state or no address. */
+int lease_parse(const char *text, struct lease_file *out, const char **why);
+
 /* "dir/iface.suffix" into buf.  Returns 0, or -ENAMETOOLONG. */
 int lease_path(char *buf, size_t cap, const char *dir, const char *iface, const char *suffix);
 

@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "stage1/stage1.h"
 
@@ -100,6 +101,19 @@ int main(int argc, char **argv)
 	modules_start(&cfg);
 	maybe_break(&cfg, BREAK_PREMOUNT, "premount");
 
+	if (cfg.fetch[0]) {
+		step_next("fetch");
+		char image[512];
+		if (mkdir_p(LIVE_DIR, 0755) < 0 || fetch_image(&cfg, image, sizeof image, &err) < 0 ||
+		    rootfs_mount_image(&cfg, image, &err) < 0)
+			fatal(&err);
+		modules_stop();
+		maybe_break(&cfg, BREAK_SWITCH, "switch");
+		step_next("switch");
+		log_step("Switching to the live root, running %s", cfg.init);
+		switch_root(&cfg, argv, started, &err);
+		fatal(&err);
+	}
 	step_next("medium");
 	if ((cfg.findiso[0] ? findiso_find(&cfg, &medium, &err) : media_find(&cfg, &medium, &err)) < 0)
 		fatal(&err);

@@ -27,9 +27,15 @@ static int read_expected(const char *path, char hex[65], struct s1_error *err)
 
 int media_check(const char *path, struct s1_error *err)
 {
-	char expected[65], actual[65];
+	char expected[65];
 	if (read_expected(path, expected, err) < 0)
 		return -1;
+	return file_check_sha256(path, expected, err);
+}
+
+int file_check_sha256(const char *path, const char *expected, struct s1_error *err)
+{
+	char actual[65];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return s1_fail(err, "medium check: unable to open %s: %s", path, strerror(errno));

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -185,4 +186,54 @@ int rootfs_mount(const struct live_config *cfg, const struct medium *m, struct s
 							   : "unsupported filesystem for a root: ",
 			       m->probe.type == FS_UNKNOWN ? "" : fs_type_name(m->probe.type));
 	}
+}
+
+int rootfs_mount_image(const struct live_config *cfg, const char *image, struct s1_error *err)
+{
+	char loop[64], dir[512], lowerdir[MAX_LAYERS * 300] = "";
+	size_t len = strlen(image);
+	bool iso = len > 4 && !strcasecmp(image + len - 4, ".iso");
+	if (!iso) {
+		int loopfd = loop_attach(image, false, loop, sizeof loop, err);
+		if (loopfd < 0)
+			return -1;
+		int rc = mount_squashfs(loop, ROOTFS_DIR, err);
+		close(loopfd);
+		if (rc < 0)
+			return -1;
+		log_step("Mounted %s (fetched) read-only", image);
+		return mount_overlay(ROOTFS_DIR, err);
+	}
+	/* The squashfs images inside the ISO, as from a CD: every layer of live-media-path. */
+	int isofd = loop_attach(image, false, loop, sizeof loop, err);
+	if (isofd < 0)
+		return -1;
+	int rc = module_need_fs("iso9660", err) < 0 ? -1 : mount_fs(loop, MEDIUM_DIR, "iso9660", MS_RDONLY, NULL, err);
+	close(isofd);
+	if (rc < 0)
+		return -1;
+	snprintf(dir, sizeof dir, "%s%s", MEDIUM_DIR, cfg->media_path);
+	struct layers l;
+	if (find_squashfs(dir, &l, err) < 0)
+		return -1;
+	for (int i = 0; i < l.n; i++) {
+		char at[300];
+		if (i == 0)
+			snprintf(at, sizeof at, "%s", ROOTFS_DIR);
+		else
+			snprintf(at, sizeof at, "%s/%.200s", LAYER_DIR, strrchr(l.path[i], '/') + 1);
+		int loopfd = loop_attach(l.path[i], false, loop, sizeof loop, err);
+		if (loopfd < 0)
+			return -1;
+		rc = mount_squashfs(loop, at, err);
+		close(loopfd);
+		if (rc < 0)
+			return -1;
+		log_step("Mounted %s (fetched) read-only", l.path[i]);
+		char prev[sizeof lowerdir];
+		memcpy(prev, lowerdir, sizeof prev);
+		if (snprintf(lowerdir, sizeof lowerdir, "%s%s%s", at, i ? ":" : "", prev) >= (int)sizeof lowerdir)
+			return s1_fail(err, "overlay: the lower layers' paths are too long");
+	}
+	return mount_overlay(lowerdir, err);
 }

@@ -6,6 +6,8 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
+#include <net/if.h>
 
 #include "common/cmdline.h"
 #include "common/probe.h"
@@ -17,6 +19,7 @@
 #define ROOTFS_DIR  LIVE_DIR "/rootfs"
 #define OVERLAY_DIR LIVE_DIR "/overlay"
 #define TORAM_DIR   LIVE_DIR "/toram"
+#define FETCH_DIR   LIVE_DIR "/fetch"
 #define FINDISO_DIR LIVE_DIR "/findiso"
 
 /* Errors travel as a one-line message, printed by main before the rescue shell. */
@@ -79,6 +82,25 @@ int rootfs_mount(const struct live_config *cfg, const struct medium *m, struct s
 
 /* mediacheck.c: `check`: verify the squashfs against the checksum file next to it. */
 int media_check(const char *squashfs_path, struct s1_error *err);
+
+/* mediacheck.c: compare a file's SHA-256 with hex (64 digits); a mismatch is the same refusal as `check`. */
+int file_check_sha256(const char *path, const char *hex, struct s1_error *err);
+
+/* netup.c: bring up the network for fetch= (ip=, BOOTIF=, DHCP through init/dhcp as a library). */
+#define NET_MAX_DNS 4
+struct net_config {
+	char iface[IFNAMSIZ];
+	struct in_addr dns[NET_MAX_DNS];
+	int ndns;
+	char search[256];          /* space-separated search domains */
+};
+int net_up(const struct live_config *cfg, struct net_config *net, struct s1_error *err);
+
+/* fetch.c: fetch=URL into a tmpfs under FETCH_DIR (path into image), verified when a checksum exists. */
+int fetch_image(const struct live_config *cfg, char *image, size_t cap, struct s1_error *err);
+
+/* rootfs.c: mount a fetched squashfs (or the squashfs inside a fetched .iso) and overlay it at NEWROOT. */
+int rootfs_mount_image(const struct live_config *cfg, const char *image, struct s1_error *err);
 
 /* switchroot.c: move mounts, delete the initramfs, chroot, exec init.  Returns only on failure.
  * started_us: boottime_us() when stage 1 began (for the figure in the kernel log). */
