@@ -51,6 +51,12 @@ void exitrd_keep_copy(void)
 		log_error("unable to create /run/liveinit: %s", strerror(errno));
 		return;
 	}
+	/* liveinit.stage2: stage 1 already put us there and we run from it; replacing it would leave PID 1
+	 * running a deleted file and the root's poweroff links pointing at a new one. */
+	char self[sizeof EXITRD_COPY + 1];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n == (ssize_t)strlen(EXITRD_COPY) && memcmp(self, EXITRD_COPY, (size_t)n) == 0)
+		return;
 	unlink(EXITRD_COPY);
 	int r = copy_file("/proc/self/exe", EXITRD_COPY, 0700);
 	if (r < 0)
