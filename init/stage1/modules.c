@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -266,8 +267,20 @@ void modules_stop(void)
 	if (bg.pid <= 0)
 		return;
 	close(bg.to_child); /* the child sees POLLHUP after its current walk */
-	while (waitpid(bg.pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	/* A module load waits for the kernel's asynchronous probes, a dying disk's among them: the child may be
+	 * stuck there for minutes.  Wait a bounded time, then go on without it (it is a child of PID 1, which
+	 * stage 2 stays: its reaper collects it when the load returns). */
+	for (int waited = 0; waited < 2000; waited += 10) {
+		pid_t r = waitpid(bg.pid, NULL, WNOHANG);
+		if (r == bg.pid || (r < 0 && errno != EINTR)) {
+			bg.pid = -1;
+			return;
+		}
+		usleep(10000);
+	}
+	log_warn("loading drivers: a module load has not returned for 2 s (a device that does not answer?); "
+		 "going on without waiting for it");
+	kill(bg.pid, SIGKILL);
 	bg.pid = -1;
 }
 
