@@ -114,9 +114,32 @@ static int mount_layer(const struct live_config *cfg, const struct medium *m, co
 	return 0;
 }
 
-/* The first image (in name order) at ROOTFS_DIR, add-ons at LAYER_DIR/NAME; as live-boot stacks them, a later
- * name lies above an earlier one. */
 #define LAYER_DIR LIVE_DIR "/layer"
+/* Every layer of l: the first at ROOTFS_DIR, add-ons at LAYER_DIR/NAME; lowerdir gets the overlay's lower list
+ * (as live-boot stacks them, a later name lies above an earlier one); all_copied: every layer went to RAM. */
+static int mount_layers(const struct live_config *cfg, const struct medium *m, const struct layers *l, char *lowerdir,
+			size_t size, bool *all_copied, struct s1_error *err)
+{
+	*all_copied = true;
+	lowerdir[0] = '\0';
+	for (int i = 0; i < l->n; i++) {
+		char at[300];
+		bool copied;
+		if (i == 0)
+			snprintf(at, sizeof at, "%s", ROOTFS_DIR);
+		else
+			snprintf(at, sizeof at, "%s/%.200s", LAYER_DIR, strrchr(l->path[i], '/') + 1);
+		if (mount_layer(cfg, m, l->path[i], at, &copied, err) < 0)
+			return -1;
+		*all_copied = *all_copied && copied;
+		char prev[MAX_LAYERS * 300];
+		snprintf(prev, sizeof prev, "%s", lowerdir);
+		if (snprintf(lowerdir, size, "%s%s%s", at, i ? ":" : "", prev) >= (int)size)
+			return s1_fail(err, "overlay: the lower layers' paths are too long");
+	}
+	return 0;
+}
+
 static int mount_iso(const struct live_config *cfg, const struct medium *m, struct s1_error *err)
 {
 	char dir[512], lowerdir[MAX_LAYERS * 300] = "";
@@ -132,22 +155,9 @@ static int mount_iso(const struct live_config *cfg, const struct medium *m, stru
 	} else if (find_squashfs(dir, &l, err) < 0) {
 		return -1;
 	}
-	bool all_copied = true;
-	for (int i = 0; i < l.n; i++) {
-		char at[300];
-		bool copied;
-		if (i == 0)
-			snprintf(at, sizeof at, "%s", ROOTFS_DIR);
-		else
-			snprintf(at, sizeof at, "%s/%.200s", LAYER_DIR, strrchr(l.path[i], '/') + 1);
-		if (mount_layer(cfg, m, l.path[i], at, &copied, err) < 0)
-			return -1;
-		all_copied = all_copied && copied;
-		char prev[sizeof lowerdir];
-		memcpy(prev, lowerdir, sizeof prev);
-		if (snprintf(lowerdir, sizeof lowerdir, "%s%s%s", at, i ? ":" : "", prev) >= (int)sizeof lowerdir)
-			return s1_fail(err, "overlay: the lower layers' paths are too long");
-	}
+	bool all_copied;
+	if (mount_layers(cfg, m, &l, lowerdir, sizeof lowerdir, &all_copied, err) < 0)
+		return -1;
 	if (cfg->toram && all_copied)
 		medium_release(m);
 	return mount_overlay(lowerdir, err);
@@ -204,7 +214,8 @@ int rootfs_mount_image(const struct live_config *cfg, const char *image, struct 
 		log_step("Mounted %s (fetched) read-only", image);
 		return mount_overlay(ROOTFS_DIR, err);
 	}
-	/* The squashfs images inside the ISO, as from a CD: every layer of live-media-path. */
+	/* The squashfs images inside the ISO, as from a CD: every layer of live-media-path (the ISO was verified
+	 * whole and is in RAM already: no check, no toram). */
 	int isofd = loop_attach(image, false, loop, sizeof loop, err);
 	if (isofd < 0)
 		return -1;
@@ -216,24 +227,13 @@ int rootfs_mount_image(const struct live_config *cfg, const char *image, struct 
 	struct layers l;
 	if (find_squashfs(dir, &l, err) < 0)
 		return -1;
-	for (int i = 0; i < l.n; i++) {
-		char at[300];
-		if (i == 0)
-			snprintf(at, sizeof at, "%s", ROOTFS_DIR);
-		else
-			snprintf(at, sizeof at, "%s/%.200s", LAYER_DIR, strrchr(l.path[i], '/') + 1);
-		int loopfd = loop_attach(l.path[i], false, loop, sizeof loop, err);
-		if (loopfd < 0)
-			return -1;
-		rc = mount_squashfs(loop, at, err);
-		close(loopfd);
-		if (rc < 0)
-			return -1;
-		log_step("Mounted %s (fetched) read-only", l.path[i]);
-		char prev[sizeof lowerdir];
-		memcpy(prev, lowerdir, sizeof prev);
-		if (snprintf(lowerdir, sizeof lowerdir, "%s%s%s", at, i ? ":" : "", prev) >= (int)sizeof lowerdir)
-			return s1_fail(err, "overlay: the lower layers' paths are too long");
-	}
+	struct live_config plain = *cfg;
+	plain.check = plain.toram = false;
+	struct medium fetched = {.probe = {.type = FS_ISO9660}};
+	snprintf(fetched.dev, sizeof fetched.dev, "%s", loop);
+	snprintf(fetched.probe.label, sizeof fetched.probe.label, "fetched");
+	bool all_copied;
+	if (mount_layers(&plain, &fetched, &l, lowerdir, sizeof lowerdir, &all_copied, err) < 0)
+		return -1;
 	return mount_overlay(lowerdir, err);
 }

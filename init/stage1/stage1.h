@@ -156,7 +156,12 @@ void steps_show_early(void);
 /* util.c (mkdir -p is common/fileio.h) */
 int mount_fs(const char *src, const char *target, const char *type, unsigned long flags, const char *data,
 	     struct s1_error *err);
-/* Copy a file (sendfile), creating dst with mode. */
+/* Copy a file (sendfile, COPY_CHUNK at a time), creating dst with mode; progress (when not NULL) is told the
+ * bytes done after each chunk. */
+#define COPY_CHUNK (4u << 20)
+typedef void copy_progress_fn(void *ctx, uint64_t done, uint64_t total);
+int copy_file_progress(const char *src, const char *dst, unsigned mode, copy_progress_fn *progress, void *ctx,
+		       struct s1_error *err);
 int copy_file(const char *src, const char *dst, unsigned mode, struct s1_error *err);
 
 #endif

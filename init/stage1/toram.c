@@ -20,7 +20,6 @@
 #include "stage1/stage1.h"
 
 #define MIB (1024.0 * 1024.0)
-#define CHUNK (4u << 20)
 
 bool toram_fits(uint64_t squashfs, uint64_t mem_available, uint64_t tmpfs_limit)
 {
@@ -67,22 +66,9 @@ static void progress_show(struct progress *p, uint64_t done, uint64_t total, boo
 	p->last = now;
 }
 
-static int copy_with_progress(int in, int out, uint64_t total, struct progress *p)
+static void copy_progress(void *ctx, uint64_t done, uint64_t total)
 {
-	for (uint64_t done = 0; done < total;) {
-		size_t want = total - done < CHUNK ? (size_t)(total - done) : CHUNK;
-		ssize_t n = sendfile(out, in, NULL, want);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO; /* the file shrank under us: a medium gone bad */
-			return -1;
-		}
-		done += (uint64_t)n;
-		progress_show(p, done, total, done == total);
-	}
-	return 0;
+	progress_show(ctx, done, total, done == total);
 }
 
 int toram_copy(const struct live_config *cfg, const char *src, const char *shown, char *dst, size_t size,
@@ -116,26 +102,10 @@ int toram_copy(const struct live_config *cfg, const char *src, const char *shown
 		return cfg->toram_strict ? -1 : 1;
 	}
 	snprintf(dst, size, "%s/%s", TORAM_DIR, strrchr(src, '/') + 1);
-	int in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return s1_fail(err, "unable to open %s: %s", src, strerror(errno));
-	int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
-	if (out < 0) {
-		int saved = errno;
-		close(in);
-		return s1_fail(err, "unable to create %s: %s", dst, strerror(saved));
-	}
 	double t0 = monotonic_ms() / 1000.0;
 	struct progress p = {.what = shown, .start = t0, .last = t0, .tty = isatty(STDOUT_FILENO)};
-	rc = copy_with_progress(in, out, need, &p);
-	int saved = errno;
-	close(in);
-	if (close(out) < 0 && rc == 0) {
-		rc = -1;
-		saved = errno;
-	}
-	if (rc < 0)
-		return s1_fail(err, "unable to copy %s to %s: %s", src, dst, strerror(saved));
+	if (copy_file_progress(src, dst, 0444, copy_progress, &p, err) < 0)
+		return -1;
 	double secs = monotonic_ms() / 1000.0 - t0;
 	log_step("Copied %s to RAM: %.0f MiB in %.2f s, %.0f MB/s", shown, need / MIB, secs,
 		 need / 1e6 / (secs > 0 ? secs : 1e-9));

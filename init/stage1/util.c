@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <fcntl.h>
 #include <string.h>
@@ -32,7 +33,8 @@ int mount_fs(const char *src, const char *target, const char *type, unsigned lon
 	return 0;
 }
 
-int copy_file(const char *src, const char *dst, unsigned mode, struct s1_error *err)
+int copy_file_progress(const char *src, const char *dst, unsigned mode, copy_progress_fn *progress, void *ctx,
+		       struct s1_error *err)
 {
 	int in = open(src, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
@@ -45,14 +47,20 @@ int copy_file(const char *src, const char *dst, unsigned mode, struct s1_error *
 	}
 	struct stat st;
 	int rc = fstat(in, &st);
-	for (off_t done = 0; rc == 0 && done < st.st_size;) {
-		ssize_t n = sendfile(out, in, NULL, (size_t)(st.st_size - done));
+	uint64_t total = rc == 0 ? (uint64_t)st.st_size : 0;
+	for (uint64_t done = 0; rc == 0 && done < total;) {
+		size_t want = total - done < COPY_CHUNK ? (size_t)(total - done) : COPY_CHUNK;
+		ssize_t n = sendfile(out, in, NULL, want);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0) {
 			rc = -1;
 			if (n == 0)
-				errno = EIO;
+				errno = EIO; /* the file shrank under us: a medium gone bad */
 		} else {
-			done += n;
+			done += (uint64_t)n;
+			if (progress)
+				progress(ctx, done, total);
 		}
 	}
 	int saved = errno;
@@ -64,4 +72,9 @@ int copy_file(const char *src, const char *dst, unsigned mode, struct s1_error *
 	if (rc < 0)
 		return s1_fail(err, "unable to copy %s to %s: %s", src, dst, strerror(saved));
 	return 0;
+}
+
+int copy_file(const char *src, const char *dst, unsigned mode, struct s1_error *err)
+{
+	return copy_file_progress(src, dst, mode, NULL, NULL, err);
 }
