@@ -1,9 +1,11 @@
 /* Stage 2: PID 1 of the live root.  Read top to bottom, this is the boot from the switch to the shell,
  * then the ordered shutdown.  PID 1 never exits: every step reports its failure and the boot goes on. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/reboot.h>
@@ -248,6 +250,73 @@ static void say_ready(void)
 	fflush(stdout);
 }
 
+/* usb-storage scans a stick for its disk only after delay_use (1 s in Debian's kernel) from the moment it binds,
+ * so a stick present at boot would miss the partition scan.  Wait, at most USB_SCAN_WAIT_MS, until every
+ * usb-storage SCSI host has a target (with block: until the target's disk is a block device, which needs its
+ * driver, sd_mod, loaded); true when something was waited for. */
+#define USB_SCAN_WAIT_MS 3000
+static bool has_entry(const char *dir, const char *prefix, bool block)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	bool found = false;
+	struct dirent *e;
+	while (!found && (e = readdir(d))) {
+		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		if (!block) {
+			found = true;
+		} else { /* DIR/targetH:C:T/H:C:T:L/block */
+			char sub[600];
+			snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
+			DIR *t = opendir(sub);
+			struct dirent *l;
+			while (t && !found && (l = readdir(t))) {
+				char path[900];
+				snprintf(path, sizeof path, "%s/%s/block", sub, l->d_name);
+				found = l->d_name[0] != '.' && access(path, F_OK) == 0;
+			}
+			if (t)
+				closedir(t);
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+static bool usb_host_pending(const char *host, bool block)
+{
+	char path[300], name[32];
+	snprintf(path, sizeof path, "/sys/class/scsi_host/%s/proc_name", host);
+	if (file_read_small(path, name, sizeof name) < 0 || strncmp(name, "usb-storage", 11) != 0)
+		return false;
+	snprintf(path, sizeof path, "/sys/class/scsi_host/%s/device", host);
+	return !has_entry(path, "target", block);
+}
+
+static bool wait_usb_storage(bool block)
+{
+	for (int waited = 0;; waited += 50) {
+		bool pending = false;
+		DIR *d = opendir("/sys/class/scsi_host");
+		if (!d)
+			return waited > 0;
+		struct dirent *e;
+		while (!pending && (e = readdir(d)))
+			pending = e->d_name[0] != '.' && usb_host_pending(e->d_name, block);
+		closedir(d);
+		if (!pending)
+			return waited > 0;
+		if (waited >= USB_SCAN_WAIT_MS) {
+			log_warn("a USB storage device showed no disk within %d s: it is not in /etc/fstab (run mkfstab "
+				 "once it is there)", USB_SCAN_WAIT_MS / 1000);
+			return false;
+		}
+		usleep(50000);
+	}
+}
+
 int init_main(int argc, char **argv)
 {
 	(void)argc;
@@ -285,8 +354,13 @@ int init_main(int argc, char **argv)
 	/* UML has no buses to probe: its disks, consoles and NICs come from the command line and its drivers are
 	 * built in (Finnix's UML mode likewise skipped hardware detection).  The alias scan cost ~1.1 s there. */
 	set_modprobe();
-	if (p != PLATFORM_UML)
+	if (p != PLATFORM_UML) {
 		load_drivers_bounded();
+		if (wait_usb_storage(false)) {
+			load_drivers_bounded(); /* the stick's disk: sd_mod */
+			wait_usb_storage(true);
+		}
+	}
 	struct fstab_scan scan;
 	scan_partitions(p, &scan);
 	start_swap(&cfg, &scan);
