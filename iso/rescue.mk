@@ -14,9 +14,10 @@ $(RESCUE)/base.path: $(RESCUE_PACKAGES) iso/debroot scripts/apt-mirror
 	iso/debroot --packages $(RESCUE_PACKAGES) > $@.tmp
 	mv $@.tmp $@
 
-# Our programs and the modules as in the busybox root; the busybox root's glibc runtime for `create` is not
-# needed (Debian's own libc, bash, flock and uml-utilities are there), only its XSAVE helpers.
-RESCUE_TREES = $(filter-out $(UML_RUNTIME):/,$(ROOT_TREES)) \
+# Our programs and the modules as in the busybox root; the busybox root's glibc runtimes for `create` and
+# fuse2fs are not needed (Debian's own libc, bash, flock and uml-utilities are there; a merged /usr root has
+# /lib as a link, which a copied /lib directory cannot replace), only the XSAVE helpers.
+RESCUE_TREES = $(filter-out $(UML_RUNTIME):/ $(FUSE_RUNTIME):/,$(ROOT_TREES)) \
 	$(if $(filter yes,$(LIVE_UML)),$(UML_RUNTIME)/usr/lib/liveinit:/usr/lib/liveinit)
 RESCUE_DEPS  = $(filter-out iso/mkroot iso/root/%,$(ROOT_DEPS)) iso/mkrescue $(shell find iso/rescue -type f)
 
