@@ -45,9 +45,11 @@ def one(dirty):
             if status != 0:
                 raise SystemExit("bench: poweroff exited %s; console in %s" % (status, q.logpath))
             out = q.output
-    run = re.search(r"shutdown took (\d+) ms: .* sync (\d+)", out)
+    # debug prints the shutdown's lines of the timing record: "timing: NAME START_MS DURATION_MS".
+    total = re.search(r"timing: shutdown \d+ (\d+)", out)
+    sync = re.search(r"timing: shutdown/sync \d+ (\d+)", out)
     exitrd = re.search(r"exitrd took (\d+) ms", out)
-    return took, (int(run.group(1)) if run else None), (int(run.group(2)) if run else None), \
+    return took, (int(total.group(1)) if total else None), (int(sync.group(1)) if sync else None), \
         (int(exitrd.group(1)) if exitrd else None)
 
 
