@@ -179,7 +179,7 @@ def test_fetch_iso_uses_its_squashfs(netlab, guests):
     shutil.copy(ISO, os.path.join(nb.www, "live.iso"))
     g = boot(guests, nb, f"fetch=http://boot.live.test:8000/live.iso", f"fetch-sha256={sha256(ISO)}")
     g.expect(r"Checking http://boot\.live\.test:8000/live\.iso\.\.\. ok")
-    g.expect(r"Mounted /run/live/medium/live/\S+\.squashfs \(fetched\) read-only")
+    g.expect(r"Mounted /live/\S+\.squashfs from /dev/loop\d+ \(fetched\) read-only")  # every layer of the ISO
     g.expect(uml.READY)
     g.shell("true")   # the shell reads the console now: poweroff typed earlier could be flushed
     assert g.poweroff() == 0
