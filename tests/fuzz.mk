@@ -1,5 +1,6 @@
 # libFuzzer targets for the parsers of input the boot does not control (issue 12): the kernel command line,
-# superblocks, mountinfo, the user's fstab merged with our section, modules.dep and modules.alias.
+# superblocks, mountinfo, the user's fstab merged with our section, modules.dep, modules.alias and the
+# persistence disk's persistence.conf.
 # clang with ASan/UBSan, like fuzz_dhcp (init/dhcp/build.mk).
 #   make fuzz-NAME [FUZZ_SECONDS=60] [FUZZ_RUNS=N]   one of PARSER_FUZZERS, until N executions or that many
 #                                                     seconds, whichever comes first; make check: 5 s each
@@ -7,7 +8,7 @@
 # Seeds: tests/fuzz/NAME-seeds/ and generated ones in build/fuzz/NAME-gen/ (real images, real module files,
 # this machine's mountinfo); new inputs collect in build/fuzz/NAME-corpus/.
 
-PARSER_FUZZERS := cmdline probe mountinfo fstab moddep alias
+PARSER_FUZZERS := cmdline probe mountinfo fstab moddep alias persistconf
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinit -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
 FUZZ_SRCS_cmdline   := init/common/cmdline.c init/common/platform.c init/common/fileio.c init/common/fileread.c
@@ -15,6 +16,7 @@ FUZZ_SRCS_probe     := init/common/probe.c
 FUZZ_SRCS_mountinfo := init/common/mountinfo.c init/common/fileread.c
 FUZZ_SRCS_fstab     := init/stage2/fstab.c init/common/mountinfo.c init/common/probe.c init/common/fileio.c init/common/fileread.c \
 	init/common/moddep.c
+FUZZ_SRCS_persistconf := init/stage1/persistconf.c
 FUZZ_SRCS_moddep    := init/common/moddep.c init/common/fileread.c
 FUZZ_SRCS_alias     := init/common/coldplug.c init/common/moddep.c init/common/modload.c init/common/fileread.c init/common/fileio.c
 FUZZ_MAXLEN_probe   := 73728
@@ -47,7 +49,7 @@ $(BUILD)/fuzz/mountinfo-gen/.stamp:
 	@mkdir -p $(dir $@)
 	cat /proc/self/mountinfo > $(dir $@)this-machine
 	touch $@
-$(BUILD)/fuzz/cmdline-gen/.stamp $(BUILD)/fuzz/fstab-gen/.stamp:
+$(BUILD)/fuzz/cmdline-gen/.stamp $(BUILD)/fuzz/fstab-gen/.stamp $(BUILD)/fuzz/persistconf-gen/.stamp:
 	@mkdir -p $(dir $@)
 	touch $@
 

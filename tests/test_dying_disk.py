@@ -119,3 +119,23 @@ def test_ctrl_alt_del_during_device_probing_is_an_orderly_reboot(blocking_disk):
         os.unlink(flag)
         assert q.wait_exit(300) is not None
         assert "reboot: Restarting system" in q.output
+
+
+def test_persistence_scan_skips_the_disk_that_does_not_answer(blocking_disk):
+    """`persistence` makes stage 1 look at every disk again after the medium is found (a labelled filesystem,
+    then a file on each partition): the disk whose reads never return is named once and skipped by all of
+    stage 1's scans (medium, persistence), and the boot reaches a working shell without persistence."""
+    args, flag = blocking_disk
+    with Qemu(cdrom=ISO, extra=args, timeout=300) as q:
+        q.expect(qemu.PROMPT, 120)
+        open(flag, "w").close()
+        q.child.send("serial edd=off persistence\r")
+        q.expect(qemu.STAGE1)
+        q.expect(r"persistence: no filesystem labelled persistence and no file persistence")
+        q.expect(SWITCH)
+        q.expect(uml.READY)
+        assert "42" in q.shell("echo $((40+2))")
+        assert os.path.exists(flag), "the disk was unblocked during the boot"
+        assert len(re.findall(STAGE1_SLOW, q.output)) == 1, "stage 1 names the disk once, in whichever scan met it"
+        os.unlink(flag)
+        assert q.poweroff(timeout=300) == 0

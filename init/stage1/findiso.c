@@ -68,8 +68,7 @@ static bool search_once(const struct live_config *cfg, char *found, size_t size,
 	for (struct dirent *e; d && !ok && (e = readdir(d));) {
 		char dev[300];
 		struct probe_result p;
-		snprintf(dev, sizeof dev, "/dev/%.200s", e->d_name);
-		if (!media_candidate(e->d_name) || probe_path(dev, &p) < 0 || !searchable(p.type) ||
+		if (media_probe(e->d_name, dev, sizeof dev, &p) < 0 || !searchable(p.type) ||
 		    !root_names(cfg, dev, &p))
 			continue;
 		char note[600] = "";

@@ -30,9 +30,23 @@ static bool disk_dead(const char *disk)
 	return false;
 }
 
-/* Probe /dev/NAME unless its disk already failed to answer; a disk that does not answer now is named once. */
-static int probe_candidate(const char *name, const char *dev, struct probe_result *p)
+/* Block devices worth probing: skip RAM disks, unused loops and the like. */
+static bool candidate(const char *name)
 {
+	static const char *const skip[] = {"loop", "ram", "zram", "dm-", "md", "nbd"};
+	if (name[0] == '.')
+		return false;
+	for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
+		if (!strncmp(name, skip[i], strlen(skip[i])))
+			return false;
+	return true;
+}
+
+int media_probe(const char *name, char *dev, size_t size, struct probe_result *p)
+{
+	if (!candidate(name))
+		return -ENODEV;
+	snprintf(dev, size, "/dev/%.200s", name);
 	char disk[32];
 	probe_disk_of("/sys/class/block", name, disk, sizeof disk);
 	if (disk_dead(disk))
@@ -45,18 +59,6 @@ static int probe_candidate(const char *name, const char *dev, struct probe_resul
 			snprintf(dead[ndead++], sizeof dead[0], "%s", disk);
 	}
 	return rc;
-}
-
-/* Block devices worth probing: skip RAM disks, unused loops and the like. */
-bool media_candidate(const char *name)
-{
-	static const char *const skip[] = {"loop", "ram", "zram", "dm-", "md", "nbd"};
-	if (name[0] == '.')
-		return false;
-	for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
-		if (!strncmp(name, skip[i], strlen(skip[i])))
-			return false;
-	return true;
 }
 
 /* Does an ISO 9660 medium hold <media_path>/ *.squashfs?  Mounted briefly, read-only. */
@@ -115,12 +117,9 @@ static bool scan_once(const struct live_config *cfg, enum want want, struct medi
 		return false;
 	bool found = false, whole = false;
 	for (struct dirent *e; !whole && (e = readdir(d));) {
-		if (!media_candidate(e->d_name))
-			continue;
 		char dev[256];
-		snprintf(dev, sizeof dev, "/dev/%.200s", e->d_name);
 		struct probe_result p;
-		if (probe_candidate(e->d_name, dev, &p) < 0 || p.type == FS_UNKNOWN)
+		if (media_probe(e->d_name, dev, sizeof dev, &p) < 0 || p.type == FS_UNKNOWN)
 			continue;
 		bool part = is_partition(e->d_name);
 		if (found && part)

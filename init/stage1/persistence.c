@@ -121,8 +121,7 @@ static bool find_labelled(const struct live_config *cfg, const struct medium *m,
 	for (struct dirent *e; d && !found && (e = readdir(d));) {
 		char dev[300];
 		struct probe_result p;
-		snprintf(dev, sizeof dev, "/dev/%.200s", e->d_name);
-		if (!media_candidate(e->d_name) || probe_path(dev, &p) < 0 || strcmp(p.label, cfg->persistence_label))
+		if (media_probe(e->d_name, dev, sizeof dev, &p) < 0 || strcmp(p.label, cfg->persistence_label))
 			continue;
 		bool medium = p.type == FS_ISO9660 || p.type == FS_SQUASHFS; /* a hybrid ISO's partition too */
 		if (usable(dev, m, t) && !medium) {
@@ -180,8 +179,7 @@ static bool find_file(const struct live_config *cfg, const struct medium *m, con
 	for (struct dirent *e; d && !found && (e = readdir(d));) {
 		char dev[300];
 		struct probe_result p;
-		snprintf(dev, sizeof dev, "/dev/%.200s", e->d_name);
-		if (!media_candidate(e->d_name) || !usable(dev, m, t) || probe_path(dev, &p) < 0)
+		if (media_probe(e->d_name, dev, sizeof dev, &p) < 0 || !usable(dev, m, t))
 			continue;
 		if (p.type == FS_EXT2 || p.type == FS_EXT3 || p.type == FS_EXT4 || p.type == FS_VFAT ||
 		    p.type == FS_BTRFS || p.type == FS_XFS)

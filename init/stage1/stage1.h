@@ -49,8 +49,10 @@ struct medium {
 	struct probe_result probe;
 };
 int media_find(const struct live_config *cfg, struct medium *m, struct s1_error *err);
-/* A /sys/class/block name worth probing (not a RAM disk, loop, dm...). */
-bool media_candidate(const char *name);
+/* Probe the block device /sys/class/block/NAME (its path in dev) for the scans of stage 1 (medium, findiso,
+ * persistence): -ENODEV for names not worth probing (RAM disks, loops, dm...), -ETIMEDOUT for a disk that did
+ * not answer within 2 s (named once, then never probed again, nor its partitions), else as probe_path(). */
+int media_probe(const char *name, char *dev, size_t size, struct probe_result *p);
 /* toram copied the squashfs: unmount the medium (and free findiso's partition). */
 void medium_release(const struct medium *m);
 
