@@ -7,15 +7,13 @@ qemu-system-x86_64 (TCG) with `-boot n` on taps bridged to the server: the NIC's
 asks DHCP, gets boot.ipxe by TFTP, and the script loads build/pc/vmlinuz and build/pc/initrd.img by HTTP with
 `fetch=` by the short name `boot` and BOOTIF.
 
-    lab = PxeLab(clients=4)            # a bridge with 4 taps, dnsmasq, httpd
-    q = lab.client(0, "e1000").start() # tests.qemu.Qemu on tap 0
-    ...
-    lab.close()
+    with PxeLab(clients=4) as lab:         # a bridge with 4 taps, dnsmasq, httpd
+        q = lab.client(0, "e1000").start() # tests.qemu.Qemu on tap 0
 """
-import hashlib
 import os
 import shutil
 import subprocess
+import threading
 
 import qemu
 import uml
@@ -46,14 +44,6 @@ kernel http://boot.lab.lan/vmlinuz console=ttyS0 fetch={url} BOOTIF=01-${{net0/m
 initrd http://boot.lab.lan/initrd.img
 boot
 """
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _place(src, dst):
@@ -101,7 +91,7 @@ class PxeLab:
         _place(SQUASHFS, os.path.join(self.www, "live", "filesystem.squashfs"))
         if checksum:
             with open(os.path.join(self.www, "live", "filesystem.squashfs.sha256"), "w") as f:
-                f.write(f"{sha256(SQUASHFS)}  filesystem.squashfs\n")
+                f.write(f"{uml.sha256(SQUASHFS)}  filesystem.squashfs\n")
         opts = [o.format(iface=n.bridge, tftp=self.tftp) for o in README_DNSMASQ]
         # Lab.dnsmasq adds --interface, --bind-interfaces and --dhcp-range itself (the same values).
         extra = [o for o in opts if not o.startswith(("--interface=", "--bind-interfaces", "--dhcp-range="))]
@@ -139,9 +129,36 @@ class PxeLab:
     def close(self):
         self.n.close()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
 
 def open_in(ns, path):
     """A sysfs file as seen from namespace ns (a net device's attributes follow the namespace)."""
     return subprocess.run(["ip", "netns", "exec", ns, "cat", path], capture_output=True, text=True,
                           check=True).stdout.strip()
 
+
+def boot_together(qs, follow):
+    """Start the guests and follow each in its own thread (so every console is read as it prints: an unread
+    serial line stalls its guest); re-raise the first failure."""
+    errors = []
+
+    def run(q):
+        try:
+            follow(q)
+        except BaseException as e:  # reported after the join
+            errors.append(e)
+
+    for q in qs:
+        q.start()
+    threads = [threading.Thread(target=run, args=(q,)) for q in qs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]

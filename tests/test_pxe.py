@@ -8,37 +8,19 @@ failure too.  About 3 minutes on 2 shared cores (four TCG guests at once are mos
 """
 import os
 import re
-import threading
 
 import pytest
 
 import qemu
 import uml
-from pxelab import NIC_DRIVER, README_DNSMASQ, BOOT_IPXE, SQUASHFS, URL, PxeLab
+from pxelab import BOOT_IPXE, NIC_DRIVER, README_DNSMASQ, SQUASHFS, URL, PxeLab, boot_together
 
-pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="needs root for network namespaces"),
-              pytest.mark.skipif(not os.path.exists("/usr/lib/ipxe/qemu/pxe-e1000.rom"),
-                                 reason="ipxe-qemu not installed (scripts/deps installs it)")]
+# ipxe-qemu (scripts/deps) is not skipped for: without the ROM, qemu refuses to start and the tests fail.
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for network namespaces")
 
 NIC_MODULES = {m for mods in NIC_DRIVER.values() for m in mods} | {"igb", "r8169", "tg3", "bnx2", "vmxnet3",
                                                                    "xen-netfront", "xen_netfront"}
 FETCHED = r"Fetched " + re.escape(URL) + r": (\d+) bytes in ([\d.]+) s \(([\d.]+) MB/s\)"
-
-
-@pytest.fixture
-def pxelab():
-    made = []
-
-    def make(**kw):
-        lab = PxeLab(**kw)
-        made.append(lab)
-        return lab
-
-    try:
-        yield make
-    finally:
-        for lab in made:
-            lab.close()
 
 
 def stage1_modules(q):
@@ -71,110 +53,88 @@ def dhcp_lines(log, mac, kind):
     return re.findall(rf"{kind}\(\S+\) (?:(\S+) )?{re.escape(mac)}", log)
 
 
-def test_pxe_boot_fetch_by_name_and_stage2_keeps_the_lease(pxelab):
+def test_pxe_boot_fetch_by_name_and_stage2_keeps_the_lease():
     """One PC with an e1000 (qemu's default NIC): iPXE -> boot.ipxe (TFTP) -> kernel + initrd (HTTP) ->
     stage 1's e1000 by modalias, DHCP, fetch by name with the checksum from URL.sha256 -> ready; stage 2's dhcpc
     resumes stage 1's lease (same address, no new DISCOVER or ACK at the server), releases it at poweroff."""
-    lab = pxelab(clients=1)
-    q = lab.client(0, "e1000").start()
-    try:
-        iface, addr = netboot_to_ready(q)
-        resumed = rf"dhcpc: {iface}: resumed {re.escape(addr)}/24 lease \d+s left"
-        for _ in range(30):   # stage 2's dhcpc prints in the background: before or after the ready line
-            if re.search(resumed, q.output):
-                break
-            q.shell("sleep 1")
-        assert re.search(resumed, q.output), q.output[-3000:]
-        check_nic_driver(q)
-        assert f"inet {addr}/24" in q.shell(f"ip -4 addr show dev {iface}")
-        assert "state=bound" in q.shell(f"cat /run/dhcpc/{iface}.lease")
-        assert "nameserver 192.168.50.1" in q.shell("cat /etc/resolv.conf")
-        assert q.poweroff(timeout=180) == 0
-        out = q.output.replace("\r", "")
-    finally:
-        q.kill()
-    assert f"dhcpc: {iface}: released {addr}" in out, out[-3000:]
-    dns = lab.log(lab.dnslog)
-    # iPXE's exchange, then stage 1's: two ACKs, the last one for the address stage 2 kept; none after it.
-    acks = dhcp_lines(dns, q.mac, "DHCPACK")
-    assert len(acks) == 2 and acks[-1] == addr, dns
-    last_ack = dns.rfind(f"DHCPACK(")
-    assert "DHCPDISCOVER" not in dns[last_ack:], dns
-    assert dhcp_lines(dns, q.mac, "DHCPRELEASE"), dns
-    assert re.search(r"sent \S+/boot\.ipxe to 192\.168\.50\.\d+", dns), dns          # TFTP
-    assert "query[A] boot.lab.lan" in dns
-    http = lab.log(lab.httplog)
-    for path in ("/vmlinuz", "/initrd.img", "/live/filesystem.squashfs.sha256"):
-        assert re.search(rf"url:{re.escape(path)}$", http, re.M), http
-    assert len(re.findall(r"url:/live/filesystem\.squashfs$", http, re.M)) == 1, http
-
-
-def boot_together(qs, follow):
-    """Start the guests and follow each in its own thread (so every console is read as it prints: an unread
-    serial line stalls its guest); re-raise the first failure."""
-    errors = []
-
-    def run(q):
+    with PxeLab(clients=1) as lab:
+        q = lab.client(0, "e1000").start()
         try:
-            follow(q)
-        except BaseException as e:  # reported after the join
-            errors.append(e)
+            iface, addr = netboot_to_ready(q)
+            resumed = rf"dhcpc: {iface}: resumed {re.escape(addr)}/24 lease \d+s left"
+            for _ in range(30):   # stage 2's dhcpc prints in the background: before or after the ready line
+                if re.search(resumed, q.output):
+                    break
+                q.shell("sleep 1")
+            assert re.search(resumed, q.output), q.output[-3000:]
+            check_nic_driver(q)
+            assert f"inet {addr}/24" in q.shell(f"ip -4 addr show dev {iface}")
+            assert "state=bound" in q.shell(f"cat /run/dhcpc/{iface}.lease")
+            assert "nameserver 192.168.50.1" in q.shell("cat /etc/resolv.conf")
+            assert q.poweroff(timeout=180) == 0
+            out = q.output.replace("\r", "")
+        finally:
+            q.kill()
+        assert f"dhcpc: {iface}: released {addr}" in out, out[-3000:]
+        dns = lab.log(lab.dnslog)
+        # iPXE's exchange, then stage 1's: two ACKs, the last one for the address stage 2 kept; none after it.
+        acks = dhcp_lines(dns, q.mac, "DHCPACK")
+        assert len(acks) == 2 and acks[-1] == addr, dns
+        last_ack = dns.rfind("DHCPACK(")
+        assert "DHCPDISCOVER" not in dns[last_ack:], dns
+        assert dhcp_lines(dns, q.mac, "DHCPRELEASE"), dns
+        assert re.search(r"sent \S+/boot\.ipxe to 192\.168\.50\.\d+", dns), dns          # TFTP
+        assert "query[A] boot.lab.lan" in dns
+        http = lab.log(lab.httplog)
+        for path in ("/vmlinuz", "/initrd.img", "/live/filesystem.squashfs.sha256"):
+            assert re.search(rf"url:{re.escape(path)}$", http, re.M), http
+        assert len(re.findall(r"url:/live/filesystem\.squashfs$", http, re.M)) == 1, http
 
-    for q in qs:
-        q.start()
-    threads = [threading.Thread(target=run, args=(q,)) for q in qs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
 
-
-def test_four_pxe_clients_with_different_nics(pxelab):
+def test_four_pxe_clients_with_different_nics():
     """Four PCs boot at once from one server, each with another emulated NIC (virtio-net-pci, e1000, e1000e,
     rtl8139): each gets its own address, stage 1 loads each one's own driver by modalias, each reaches ready,
     and the server's log shows one fetch of the image per client."""
     nics = ["virtio-net-pci", "e1000", "e1000e", "rtl8139"]
-    lab = pxelab(clients=len(nics))
-    qs = [lab.client(i, nic) for i, nic in enumerate(nics)]
-    addrs = {}
+    with PxeLab(clients=len(nics)) as lab:
+        qs = [lab.client(i, nic) for i, nic in enumerate(nics)]
+        addrs = {}
 
-    def follow(q):
-        addrs[q.nic] = netboot_to_ready(q)[1]
-        check_nic_driver(q)
-        assert q.poweroff(timeout=300) == 0
+        def follow(q):
+            addrs[q.nic] = netboot_to_ready(q)[1]
+            check_nic_driver(q)
+            assert q.poweroff(timeout=300) == 0
 
-    try:
-        boot_together(qs, follow)
-    finally:
-        for q in qs:
-            q.kill()
-    assert len(set(addrs.values())) == 4, addrs
-    http = lab.log(lab.httplog)
-    getters = re.findall(r"^(192\.168\.50\.\d+):\d+: url:/live/filesystem\.squashfs$", http, re.M)
-    assert sorted(getters) == sorted(addrs.values()), http
+        try:
+            boot_together(qs, follow)
+        finally:
+            for q in qs:
+                q.kill()
+        assert len(set(addrs.values())) == 4, addrs
+        http = lab.log(lab.httplog)
+        getters = re.findall(r"^(192\.168\.50\.\d+):\d+: url:/live/filesystem\.squashfs$", http, re.M)
+        assert sorted(getters) == sorted(addrs.values()), http
 
 
-def test_pxe_404_one_line_then_rescue(pxelab):
+def test_pxe_404_one_line_then_rescue():
     """The image is not on the server: one line per attempt naming the URL and the step, then the rescue
     shell (on a virtio NIC: virtio_pci first, then virtio_net for the device that appears behind it)."""
     url = "http://boot/live/missing.squashfs"
-    lab = pxelab(clients=1, url=url, checksum=False)
-    q = lab.client(0, "virtio-net-pci").start()
-    try:
-        q.expect(qemu.STAGE1)
-        q.expect(r"liveinit: fetch: " + re.escape(url) + r": GET: HTTP 404 Not Found; retrying in 1 s")
-        q.expect(r"liveinit: fetch: " + re.escape(url) + r": GET: HTTP 404 Not Found \(giving up\)", timeout=120)
-        q.expect(qemu.RESCUE)
-        q.expect(r"#")
-        assert "virtio_net" in q.shell("cat /proc/modules")
-        out = q.output.replace("\r", "")
-    finally:
-        q.kill()
-    assert "no checksum" not in out and not re.search(uml.READY, out)
-    http = lab.log(lab.httplog)
-    assert http.count("url:/live/missing.squashfs\n") == 5 and "response:404" in http, http
+    with PxeLab(clients=1, url=url, checksum=False) as lab:
+        q = lab.client(0, "virtio-net-pci").start()
+        try:
+            q.expect(qemu.STAGE1)
+            q.expect(r"liveinit: fetch: " + re.escape(url) + r": GET: HTTP 404 Not Found; retrying in 1 s")
+            q.expect(r"liveinit: fetch: " + re.escape(url) + r": GET: HTTP 404 Not Found \(giving up\)", timeout=120)
+            q.expect(qemu.RESCUE)
+            q.expect(r"#")
+            assert "virtio_net" in q.shell("cat /proc/modules")
+            out = q.output.replace("\r", "")
+        finally:
+            q.kill()
+        assert "no checksum" not in out and not re.search(uml.READY, out)
+        http = lab.log(lab.httplog)
+        assert http.count("url:/live/missing.squashfs\n") == 5 and "response:404" in http, http
 
 
 def readme_netboot():
