@@ -76,7 +76,8 @@ def pc_follow(q, res):
     if q.fetches:
         rate = float(q.expect(r"Fetched \S+: \d+ bytes in [\d.]+ s \(([\d.]+) MB/s\)").group(1))
     q.expect(uml.READY)
-    up = float(q.shell("cat /proc/uptime").split()[0])
+    # kernel messages may land between the shell's lines on a serial console
+    up = float(re.search(r"^([\d.]+) [\d.]+$", q.shell("cat /proc/uptime"), re.M).group(1))
     res[q] = (up - t0, rate)
     assert q.poweroff(timeout=300) == 0
 
