@@ -13,7 +13,7 @@ import pytest
 
 import qemu
 import uml
-from pxelab import BOOT_IPXE, NIC_DRIVER, README_DNSMASQ, SQUASHFS, URL, PxeLab, boot_together
+from pxelab import BOOT_IPXE, INITRD, NIC_DRIVER, README_DNSMASQ, SQUASHFS, URL, PxeLab, boot_together
 
 # ipxe-qemu (scripts/deps) is not skipped for: without the ROM, qemu refuses to start and the tests fail.
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for network namespaces")
@@ -135,6 +135,25 @@ def test_pxe_404_one_line_then_rescue():
         assert "no checksum" not in out and not re.search(uml.READY, out)
         http = lab.log(lab.httplog)
         assert http.count("url:/live/missing.squashfs\n") == 5 and "response:404" in http, http
+
+
+def test_pc_initrd_packs_nic_drivers_not_loaded_at_start():
+    """Every NIC driver of PC_NIC_MODULES is in the PC initrd with its modalias lines, and none is in
+    liveinit.load (what `allmodules` loads at start): stage 1 loads them only by modalias, for fetch=."""
+    import subprocess
+    names = subprocess.run(["make", "-s", "--no-print-directory", "print-PC_NIC_MODULES"], cwd=uml.TOP,
+                           capture_output=True, text=True, check=True).stdout.split()
+    listing = subprocess.run(f"gzip -dc '{INITRD}' | cpio -t --quiet", shell=True, capture_output=True,
+                             text=True, check=True).stdout.split()
+    moddir = [p for p in listing if p.endswith("/modules.alias")][0].rsplit("/", 1)[0]
+    files = subprocess.run(f"gzip -dc '{INITRD}' | cpio -i --quiet --to-stdout '{moddir}/modules.alias' "
+                           f"'{moddir}/liveinit.load'", shell=True, capture_output=True, text=True,
+                           check=True).stdout
+    assert len(names) >= 10 and all(n.startswith("+") for n in names), names
+    for n in (n[1:] for n in names):
+        assert any(p.endswith(f"/{n}.ko") for p in listing), f"{n}.ko not in {INITRD}"
+        assert re.search(rf"^alias \S+ {n.replace('-', '_')}$", files, re.M), f"no modalias lines for {n}"
+        assert not re.search(rf"^{re.escape(n)}$", files, re.M), f"{n} is loaded at start (liveinit.load)"
 
 
 def readme_netboot():
