@@ -149,10 +149,11 @@ static bool bg_pause(int64_t until_ms, unsigned *pause_ms)
 	return !until_ms || monotonic_ms() < until_ms;
 }
 
-/* Insert a module file found by a select session: async_probe, a line in the timing record for each module
- * inserted (or declined: "no such device here").  Returns what modload_file returned. */
-static int load_timed(const char *path)
+/* select's loader: async_probe, a line in the timing record for each module inserted (or declined: "no such
+ * device here").  Returns what modload_file returned. */
+static int load_timed(void *ctx, const char *path)
 {
+	(void)ctx;
 	int64_t t0 = boottime_us();
 	int rc = modload_file(path, MODLOAD_ASYNC_PROBE);
 	enum modload_outcome out = modload_outcome(rc);
@@ -171,8 +172,7 @@ static int load_timed(const char *path)
 /* The storage session's loader: tells stage 1 when the first module is in. */
 static int bg_load(void *ctx, const char *path)
 {
-	(void)ctx;
-	int rc = load_timed(path);
+	int rc = load_timed(ctx, path);
 	if (modload_outcome(rc) == MODLOAD_LOADED)
 		bg_tell_first();
 	return rc;
@@ -304,12 +304,6 @@ static struct {
 	char dir[320];
 } net = {.state = NET_IDLE};
 
-static int net_load(void *ctx, const char *path)
-{
-	(void)ctx;
-	return load_timed(path);
-}
-
 void modules_network(const struct live_config *cfg)
 {
 	if (net.state == NET_OFF || cfg->platform == PLATFORM_UML)
@@ -323,7 +317,7 @@ void modules_network(const struct live_config *cfg)
 			return;
 		}
 		struct select_opts o = {.classes = SELECT_NETWORK, .platform = cfg->platform, .moddir = net.dir,
-					.load = net_load, .warn = bg_warn};
+					.load = load_timed, .warn = bg_warn};
 		rc = select_start(&net.sel, &o, failed, sizeof failed);
 		net.state = NET_WALKING;
 	} else {
