@@ -25,16 +25,22 @@ BENCH += tests/bench_stage1.py tests/bench_netboot.py
 # Debian's signed GRUB start it; its modules are the same as the -unsigned package's, signed by the kernel's
 # build key), unpacked once under build/pc/<package>_<version>/ (initrd/fetch-pc-kernel runs depmod: the package
 # ships no modules.dep), and an initrd built for it by the same mkinitrd.  Stage 1 loads all of PC_INITRD_MODULES at start ('?' = optional), then scans for the medium;
-# '+' ones only when it mounts such a root (ext4: a root= disk or a COW image; its crc32c comes along).
+# '+' ones only when it needs them (ext4: a root= disk or a COW image, its crc32c comes along; a NIC: fetch=).
 PC_KPKG    ?= linux-image-6.1.0-50-amd64
 PC_KVER    ?= $(patsubst linux-image-%,%,$(PC_KPKG:%-unsigned=%))
 PC_DIR     := $(BUILD)/pc
 PC_KSTAMP  := $(PC_DIR)/$(PC_KPKG).stamp
 PC_KMODDIR := $(PC_DIR)/modules
 PC_INITRD_MODULES ?= loop squashfs isofs overlay cdrom sr_mod sd_mod \
-	ata_piix ata_generic ahci virtio_pci virtio_blk virtio_scsi ?xen-blkfront ?xen-netfront \
+	ata_piix ata_generic ahci virtio_pci virtio_blk virtio_scsi ?xen-blkfront \
 	?usb-storage ?uas ?xhci_pci ?ehci_pci ?uhci_hcd ?ohci_pci \
-	+ext4 +crc32c_generic +vfat +nls_cp437 +nls_ascii +nls_iso8859-1 +nls_utf8
+	+ext4 +crc32c_generic +vfat +nls_cp437 +nls_ascii +nls_iso8859-1 +nls_utf8 \
+	$(PC_NIC_MODULES)
+# The NICs a PXE client boots from (fetch=): packed, loaded by modalias only when stage 1 needs the network
+# (modules_network: the driver of the NIC present; in a Xen domU only xen-netfront).  virtio_net, Intel's
+# e1000/e1000e/igb, Realtek's r8169 and 8139too/8139cp (qemu's rtl8139), Broadcom's tg3 and bnx2 (which also
+# want firmware from /lib/firmware, not packed: bnx2 needs it, tg3 only on some chips), VMware's vmxnet3.
+PC_NIC_MODULES ?= +virtio_net +e1000 +e1000e +igb +r8169 +8139too +8139cp +tg3 +bnx2 +vmxnet3 +xen-netfront
 
 $(PC_KSTAMP): initrd/fetch-pc-kernel
 	initrd/fetch-pc-kernel $(PC_KPKG) $(PC_KVER) $(PC_DIR)

@@ -3,7 +3,10 @@
 same run: fetch throughput (MB/s, stage 1's own figure), time from the kernel's "Run /init" to the ready line
 (guest clock: the kernel's timestamp, then /proc/uptime at the first shell command after ready), and the bytes
 the server sent per client (tap tx counters), for 1 client and for 4 clients booting at once from one server.
-Needs root and user-mode-linux."""
+Then the same on qemu PCs (TCG) booting by PXE (tests/pxelab.py: iPXE ROM, dnsmasq DHCP/TFTP/DNS, busybox
+httpd): 1 client (e1000) and 4 at once (virtio-net-pci, e1000, e1000e, rtl8139), against the same kernel and
+initrd booting the live CD in qemu in the same run.  Server bytes per PC client include iPXE's HTTP loads of
+the kernel and the initrd.  Needs root, user-mode-linux, qemu-system-x86 and ipxe-qemu."""
 import os
 import re
 import statistics
@@ -13,8 +16,11 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import qemu  # noqa: E402
 import uml  # noqa: E402
 from dhcpnet import Lab  # noqa: E402
+from pxelab import KERNEL, PxeLab, boot_together  # noqa: E402
+from pxelab import INITRD as PC_INITRD  # noqa: E402
 from test_netboot import INITRD, ISO, MEM, SQUASHFS, NetbootLab, sha256  # noqa: E402
 
 URL = "http://boot:8000/live/filesystem.squashfs"
@@ -63,6 +69,64 @@ def run_guests(args_list, prefix):
             g.kill()
 
 
+def pc_follow(q, res):
+    """Run /init -> the first shell command after ready (guest clock), and stage 1's MB/s if it fetched."""
+    t0 = float(q.expect(r"\[\s*([\d.]+)\] Run /init as init process").group(1))
+    rate = None
+    if q.fetches:
+        rate = float(q.expect(r"Fetched \S+: \d+ bytes in [\d.]+ s \(([\d.]+) MB/s\)").group(1))
+    q.expect(uml.READY)
+    # kernel messages may land between the shell's lines on a serial console
+    up = float(re.search(r"^([\d.]+) [\d.]+$", q.shell("cat /proc/uptime"), re.M).group(1))
+    res[q] = (up - t0, rate)
+    assert q.poweroff(timeout=300) == 0
+
+
+def pc_rows():
+    """The PC figures: a local CD boot (reference), then PXE with 1 and 4 clients."""
+    res = {}
+    q = qemu.Qemu(kernel=KERNEL, initrd=PC_INITRD, append="console=ttyS0", cdrom=ISO, nic=None, mem="320",
+                  timeout=600)
+    q.fetches = False
+    try:
+        boot_together([q], lambda q: pc_follow(q, res))
+    finally:
+        q.kill()
+    ref = res[q][0]
+    rows = [("qemu PC, live.iso as CD (reference)", 1, ref, None, None)]
+    for nics in (["e1000"], ["virtio-net-pci", "e1000", "e1000e", "rtl8139"]):
+        with PxeLab(clients=len(nics)) as lab:
+            qs = [lab.client(i, nic, timeout=900) for i, nic in enumerate(nics)]
+            for q in qs:
+                q.fetches = True
+            before = [lab.tx_bytes(i) for i in range(len(qs))]
+            res = {}
+            try:
+                boot_together(qs, lambda q: pc_follow(q, res))
+            finally:
+                for q in qs:
+                    q.kill()
+            sent = [lab.tx_bytes(i) - b for i, b in enumerate(before)]
+        n = len(nics)
+        rows.append((f"qemu PXE, {n} client{'s' if n > 1 else ''} at once", n,
+                     statistics.median(r[0] for r in res.values()), statistics.median(r[1] for r in res.values()),
+                     statistics.median(sent)))
+    return ref, rows
+
+
+def print_table(title, ref, rows):
+    print("\n" + title)
+    print("%-36s %18s %8s %14s %20s" % ("boot", "Run /init->shell s", "ratio", "fetch MB/s", "server bytes/client"))
+    for name, n, t, rate, sent in rows:
+        print("%-36s %18.1f %8.2f %14s %20s" % (name, t, t / ref, "%.1f" % rate if rate else "-",
+                                               "%d" % sent if sent else "-"))
+    print("(the host is shared: absolute times vary with its load; the ratio is to the local boot of this run)")
+
+
+def load():
+    return "%.1f %.1f %.1f" % os.getloadavg()
+
+
 def main():
     made = []
 
@@ -72,6 +136,7 @@ def main():
         return x
 
     rows = []
+    uml_load = load()
     try:
         local = run_guests([[f"initrd={INITRD}", "root=/dev/ubda", f"ubdar={ISO}", "uml"]], prefix=())
         ref = local[0][0]
@@ -91,13 +156,12 @@ def main():
     finally:
         for x in made:
             x.close()
-    print("\nnetboot in UML (fetch= of build/root.squashfs, %d bytes; medians over the clients)"
-          % os.path.getsize(SQUASHFS))
-    print("%-30s %18s %8s %14s %18s" % ("boot", "Run /init->shell s", "ratio", "fetch MB/s", "server bytes/client"))
-    for name, n, t, rate, sent in rows:
-        print("%-30s %18.1f %8.2f %14s %18s" % (name, t, t / ref, "%.1f" % rate if rate else "-",
-                                               "%d" % sent if sent else "-"))
-    print("(the host is shared: absolute times vary with its load; the ratio is to the local boot of this run)")
+    print_table("netboot in UML (fetch= of build/root.squashfs, %d bytes; medians over the clients; host load "
+                "before %s, after %s)" % (os.path.getsize(SQUASHFS), uml_load, load()), ref, rows)
+    before = load()
+    pc_ref, pc = pc_rows()
+    print_table("netboot on qemu PCs (TCG) by PXE: iPXE, kernel + initrd by HTTP, then fetch= (medians over "
+                "the clients; host load before %s, after %s)" % (before, load()), pc_ref, pc)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@
         q.poweroff()                        # waits for qemu to exit by itself (-no-reboot), returns its status
 
 Direct kernel boots (no boot loader): Qemu(kernel=..., initrd=..., append="console=ttyS0 ...", cdrom=...).
-More devices: Qemu(..., extra=["-drive", "...", "-device", "..."]).  Qemu(..., monitor=True, no_shutdown=True):
+More devices: Qemu(..., extra=["-drive", "...", "-device", "..."]).  In a network namespace (a tap there):
+Qemu(..., nic=None, prefix=["ip", "netns", "exec", NS], extra=["-netdev", "tap,...", "-device", "..."]).  Qemu(..., monitor=True, no_shutdown=True):
 qemu stays after the guest powers off, and q.monitor("info block") asks its human monitor.
 UEFI boots: Qemu(cdrom=..., firmware="ovmf") or firmware="ovmf-secboot" (Secure Boot enforced, Microsoft's keys),
 then q.grub_choose("serial") picks the entry in GRUB's menu with the arrow keys over the serial line.
@@ -48,7 +49,7 @@ class Qemu(uml.UML):
 
     def __init__(self, cdrom=None, disk=None, kernel=None, initrd=None, append=None, mem="512", nic="e1000",
                  timeout=180, name=None, firmware="bios", usb=None, extra=(), monitor=False,
-                 no_shutdown=False):
+                 no_shutdown=False, prefix=()):
         self.umid = name or "liveinit-q%d-%d" % (os.getpid(), next(_counter))
         os.makedirs(uml.LOGDIR, exist_ok=True)
         args = ["-accel", "tcg", "-m", str(mem), "-nographic", "-no-reboot"]
@@ -80,6 +81,7 @@ class Qemu(uml.UML):
             args += ["-netdev", "user,id=n0", "-device", "%s,netdev=n0" % nic]
         args += list(extra)  # more devices: disks on other controllers
         self.qemu_args = args
+        self.prefix = list(prefix)   # e.g. ["ip", "netns", "exec", NS] (it execs qemu: the pid stays qemu's)
         self.timeout = timeout
         self.child = None
         self.exitstatus = None
@@ -87,9 +89,10 @@ class Qemu(uml.UML):
 
     def start(self):
         self.log = open(self.logpath, "w", encoding="utf-8", errors="replace")
-        self.log.write("# %s %s\n" % (QEMU, " ".join(self.qemu_args)))
+        cmd = self.prefix + [QEMU] + self.qemu_args
+        self.log.write("# %s\n" % " ".join(cmd))
         self.started = time.monotonic()
-        self.child = pexpect.spawn(QEMU, self.qemu_args, cwd=uml.TOP, encoding="utf-8", codec_errors="replace",
+        self.child = pexpect.spawn(cmd[0], cmd[1:], cwd=uml.TOP, encoding="utf-8", codec_errors="replace",
                                    timeout=self.timeout, logfile=self.log, dimensions=(50, 200))
         return self
 

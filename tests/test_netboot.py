@@ -172,6 +172,23 @@ def test_fetch_by_name_boots_and_stage2_continues_the_lease(netlab, guests):
     assert http.count("url:/live/filesystem.squashfs\n") == 1 and "response:200" in http, http
 
 
+def test_fetch_with_static_ip(netlab, guests):
+    """ip= in the kernel's static form, the device named, DNS from ip= (no search domain: a full name): stage 1
+    waits for that interface, sets the address itself (no DHCP at all), fetches; stage 2 keeps the address."""
+    import uml
+    nb = netlab("10.88.0")
+    url = "http://boot.live.test:8000/live/filesystem.squashfs"
+    g = boot(guests, nb, f"fetch={url}", f"fetch-sha256={sha256(SQUASHFS)}",
+             "ip=10.88.0.50::10.88.0.1:255.255.255.0::vec0:off:10.88.0.1")
+    g.expect(r"Network: vec0 static 10\.88\.0\.50")
+    g.expect(r"Checking " + re.escape(url) + r"\.\.\. ok")
+    g.expect(uml.READY)
+    assert "inet 10.88.0.50/24" in g.shell("ip -4 addr show dev vec0")
+    assert g.poweroff() == 0
+    dns = nb.log(nb.dnslog)
+    assert "query[A] boot.live.test" in dns and "DHCPDISCOVER" not in dns, dns
+
+
 def test_fetch_iso_uses_its_squashfs(netlab, guests):
     """An .iso URL: the ISO is fetched and its /live/*.squashfs mounted; fetch-sha256= given, no .sha256 file."""
     import uml

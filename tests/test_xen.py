@@ -253,23 +253,33 @@ def boot_detect():
     the guest as a file in dom0 (loop-attached by Xen's block script) rather than a block device."""
     iso = os.path.join(BUILD, "live.iso")
     m = xenvm.live_guest(iso, raw_extra="console=hvc0 printk.time=1", log_name="test_xen_detect")
+    yield short_round(m)
+
+
+def short_round(m, at_shell=None, after=None):
+    """Boot to the ready line, run at_shell(Shell) (its dict goes to Boot.out), poweroff, wait for the domain to
+    go, for dom0's line after (if given), and for qemu's exit."""
     b = Boot()
     try:
         m.start()
-        m.expect("dom0: xl create", timeout=120)
-        m.expect(READY, timeout=150)
+        m.expect("dom0: xl create", timeout=150)
+        m.expect(READY, timeout=240)
         b.ready = True
         m.expect("# ", timeout=30)
         time.sleep(1)
+        if at_shell:
+            b.out.update(at_shell(Shell(m)))
         m.sendline("poweroff")
         m.expect("dom0: domain gone", timeout=90)
+        if after:
+            m.expect(after, timeout=30)
         b.status = m.expect_exit(timeout=60)
     except AssertionError as e:
         b.error = str(e)
     finally:
         b.console = m.output()
         m.close()
-    yield b
+    return b
 
 
 def test_detects_xen_and_finds_file_backed_medium_by_label(boot_detect):
@@ -278,3 +288,46 @@ def test_detects_xen_and_finds_file_backed_medium_by_label(boot_detect):
     assert re.search(r"Mounted /live/filesystem.squashfs from /dev/xvda", console), console[-3000:]
     assert boot_detect.ready, boot_detect.error
     assert boot_detect.status == 0, boot_detect.error
+
+
+FETCH_URL = "http://boot/live/filesystem.squashfs"
+
+
+@pytest.fixture(scope="module")
+def boot_fetch(pc, tmp_path_factory):
+    """A third round: no disk at all; the domU fetches the live root from dom0's web server (fetch= by the name
+    `boot`, through the lease's domain xen.test), stage 1 having loaded xen-netfront for the vif by its
+    modalias; checksum from URL.sha256; stage 2 keeps stage 1's lease."""
+    kernel, initrd = pc
+    squashfs = os.path.join(BUILD, "root.squashfs")
+    sums = tmp_path_factory.mktemp("fetch") / "filesystem.squashfs.sha256"
+    sums.write_text(f"{sha256(squashfs)}  filesystem.squashfs\n")
+    name = f"fetch{os.getpid()}"
+    cfg = (f'name = "{name}"\ntype = "pv"\nkernel = "/guest/vmlinuz"\nramdisk = "/guest/initrd.img"\n'
+           f'extra = "xen console=hvc0 printk.time=1 fetch={FETCH_URL}"\nmemory = 320\nvcpus = 1\n'
+           f"vif = [ 'bridge=xenbr0' ]\non_poweroff = \"destroy\"\non_reboot = \"restart\"\n")
+    files = {"/guest/vmlinuz": kernel, "/guest/initrd.img": initrd, "/cfg/busybox": "/bin/busybox",
+             "/www/live/filesystem.squashfs": squashfs, "/www/live/filesystem.squashfs.sha256": str(sums)}
+    m = xenvm.XenMachine(files=files, guest_cfg=cfg, timeout=420, log_name="test_xen_fetch")
+    yield short_round(m, lambda sh: {"timing": sh.run("cat /run/liveinit/timing")}, after="dom0: http-log end")
+
+
+def test_fetch_on_xen_loads_netfront_and_boots(boot_fetch):
+    console = domu_console(boot_fetch).replace("\r", "")
+    assert "stage 1 on xen (given)" in console, boot_fetch.error or console[-3000:]
+    m = re.search(r"Fetched " + re.escape(FETCH_URL) + r": (\d+) bytes", console)
+    assert m and int(m.group(1)) == os.path.getsize(os.path.join(BUILD, "root.squashfs")), console[-3000:]
+    assert "Checking " + FETCH_URL + "... ok" in console, console[-3000:]
+    assert boot_fetch.ready, boot_fetch.error
+    modules = re.findall(r"^module/(\S+) ", boot_fetch.out.get("timing", ""), re.M)
+    assert "xen_netfront" in modules or "xen-netfront" in modules, boot_fetch.out
+    # stage 2 took stage 1's lease over: the address stays, dnsmasq acked once (stage 1) and saw it released
+    addr = re.search(r"dhcpc: eth0: resumed (10\.77\.0\.\d+)/24", console)
+    assert addr, console[-3000:]
+    dhcp = re.findall(r"dom0: dhcp-log: ([^\r\n]*)", boot_fetch.console)
+    assert re.findall(r"DHCPACK\(xenbr0\) (\S+)", "\n".join(dhcp)) == [addr.group(1)], dhcp
+    assert any(f"DHCPRELEASE(xenbr0) {addr.group(1)} " in line for line in dhcp), dhcp
+    assert boot_fetch.status == 0, boot_fetch.error
+    http = re.findall(r"dom0: http-log: ([^\r\n]*)", boot_fetch.console)
+    assert sum(1 for line in http if line.endswith("url:/live/filesystem.squashfs")) == 1, http
+

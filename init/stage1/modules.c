@@ -149,8 +149,9 @@ static bool bg_pause(int64_t until_ms, unsigned *pause_ms)
 	return !until_ms || monotonic_ms() < until_ms;
 }
 
-/* select's loader: async_probe, a line in the timing record for each module inserted. */
-static int bg_load(void *ctx, const char *path)
+/* select's loader: async_probe, a line in the timing record for each module inserted (or declined: "no such
+ * device here").  Returns what modload_file returned. */
+static int load_timed(void *ctx, const char *path)
 {
 	(void)ctx;
 	int64_t t0 = boottime_us();
@@ -163,10 +164,17 @@ static int bg_load(void *ctx, const char *path)
 		step_record(line, t0, boottime_us());
 	if (out == MODLOAD_NO_DEVICE)
 		log_debug("module %s: no such device here", path);
-	if (out == MODLOAD_LOADED) {
+	if (out == MODLOAD_LOADED)
 		log_debug("loaded %s", path);
+	return rc;
+}
+
+/* The storage session's loader: tells stage 1 when the first module is in. */
+static int bg_load(void *ctx, const char *path)
+{
+	int rc = load_timed(ctx, path);
+	if (modload_outcome(rc) == MODLOAD_LOADED)
 		bg_tell_first();
-	}
 	return rc;
 }
 
@@ -282,6 +290,54 @@ void modules_stop(void)
 		 "going on without waiting for it");
 	kill(bg.pid, SIGKILL);
 	bg.pid = -1;
+}
+
+/* ---- the drivers of the network hardware present, for fetch= ----
+ * Called on each turn of netup's wait for the interface: the first call reads the tables and walks /sys once,
+ * later calls walk again, because a bus driver's devices appear only after it is in (virtio_pci, loaded for a
+ * virtio NIC's PCI function, then shows the virtio device that wants virtio_net).  In the foreground: netup
+ * waits for the interface anyway.  The NIC drivers are packed '+' (not in liveinit.load), so `allmodules`
+ * selects them the same way.  UML's NICs are built in. */
+static struct {
+	enum { NET_IDLE, NET_WALKING, NET_OFF } state;
+	struct select sel;
+	char dir[320];
+} net = {.state = NET_IDLE};
+
+void modules_network(const struct live_config *cfg)
+{
+	if (net.state == NET_OFF || cfg->platform == PLATFORM_UML)
+		return;
+	char failed[600];
+	int rc;
+	if (net.state == NET_IDLE) {
+		module_dir(net.dir, sizeof net.dir);
+		if (!have_aliases()) {
+			net.state = NET_OFF; /* an initrd without modules: the NIC driver is built in or absent */
+			return;
+		}
+		struct select_opts o = {.classes = SELECT_NETWORK, .platform = cfg->platform, .moddir = net.dir,
+					.load = load_timed, .warn = bg_warn};
+		rc = select_start(&net.sel, &o, failed, sizeof failed);
+		net.state = NET_WALKING;
+	} else {
+		rc = select_more(&net.sel, failed, sizeof failed);
+	}
+	if (rc < 0) {
+		log_warn("unable to read %s: %s; loading no network drivers", failed, strerror(-rc));
+		modules_network_end();
+		net.state = NET_OFF;
+	}
+}
+
+void modules_network_end(void)
+{
+	if (net.state != NET_WALKING)
+		return;
+	log_debug("network modules: %u loaded, %u declined, %u failed, %u walks", net.sel.result.loaded,
+		  net.sel.result.declined, net.sel.result.failed, net.sel.result.passes);
+	select_end(&net.sel);
+	net.state = NET_OFF;
 }
 
 /* Is fstype already known to the kernel (built in or loaded)? */

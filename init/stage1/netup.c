@@ -20,6 +20,7 @@
 #include "stage1/stage1.h"
 
 #define NIC_WAIT_MS 10000   /* for the NIC's driver to register the interface */
+#define NIC_POLL_MS 50      /* between looks for it (each look walks /sys for drivers first) */
 #define DHCP_TIMEOUT_S 20
 
 /* BOOTIF=01-aa-bb-cc-dd-ee-ff (ARP type 1, then the MAC).  Returns 0 with mac filled, or -1. */
@@ -44,18 +45,26 @@ static int pick_iface(const struct live_config *cfg, const char *device, char na
 	if (cfg->bootif[0] && !by_mac)
 		log_warn("BOOTIF=%s: not 01-xx-xx-xx-xx-xx-xx; ignored", cfg->bootif);
 	int64_t until = monotonic_ms() + NIC_WAIT_MS;
+	int rc = -1;
 	do {
+		modules_network(cfg); /* the NIC's driver, by modalias; again each turn for what appears behind a bus */
 		struct iface all[16];
 		int n = iface_list_ether(all, 16);
 		for (int i = 0; i < n; i++) {
 			if ((by_mac && memcmp(all[i].mac, mac, 6) == 0) || (!by_mac && device[0] && !strcmp(all[i].name, device)) ||
 			    (!by_mac && !device[0])) {
 				snprintf(name, IFNAMSIZ, "%s", all[i].name);
-				return 0;
+				rc = 0;
+				break;
 			}
 		}
-		nanosleep(&(struct timespec){0, 100 * 1000000}, NULL);
+		if (rc == 0)
+			break;
+		nanosleep(&(struct timespec){0, NIC_POLL_MS * 1000000L}, NULL);
 	} while (monotonic_ms() < until);
+	modules_network_end();
+	if (rc == 0)
+		return 0;
 	if (by_mac)
 		return s1_fail(err, "fetch: no network interface with BOOTIF=%s after %d s", cfg->bootif, NIC_WAIT_MS / 1000);
 	if (device[0])
@@ -123,8 +132,11 @@ int net_up(const struct live_config *cfg, struct net_config *net, struct s1_erro
 		if (ipconfig_parse(cfg->ip, &ipc, &why))
 			return s1_fail(err, "fetch: ip=%s: %s", cfg->ip, why);
 		if (ipc.mode == IPCONFIG_STATIC) {
-			if (!ipc.device[0] && cfg->bootif[0] && pick_iface(cfg, "", ipc.device, err) < 0)
+			/* Also with the device named: its driver is loaded here, and the interface waited for. */
+			char dev[IFNAMSIZ];
+			if (pick_iface(cfg, ipc.device, dev, err) < 0)
 				return -1;
+			snprintf(ipc.device, sizeof ipc.device, "%s", dev);
 			return static_up(&ipc, net, err);
 		}
 	}

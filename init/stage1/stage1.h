@@ -40,6 +40,11 @@ int early_mounts(struct s1_error *err);
 void modules_start(const struct live_config *cfg);
 void modules_found(void);
 void modules_stop(void);
+/* modules_network(): load the drivers of the network hardware present (SELECT_NETWORK; a Xen domU: only
+ * xen-netfront), one walk of /sys per call: netup calls it while it waits for the interface.
+ * modules_network_end() frees the session. */
+void modules_network(const struct live_config *cfg);
+void modules_network_end(void);
 int module_need_fs(const char *fstype, struct s1_error *err);
 int module_need_loop(struct s1_error *err);
 
