@@ -94,9 +94,9 @@ UNIT_TESTS += $(BUILD)/tests/test_helpers
 
 # Driver selection (select.c: which of the initrd's modules stage 1 loads) on fixture sysfs trees, against the PC
 # initrd's own module tables: the initrd unpacked under build/pc/initrd-tree.
-$(BUILD)/pc/initrd-tree.stamp: $(BUILD)/pc/initrd.img
+$(BUILD)/pc/initrd-tree.stamp: $(BUILD)/pc/initrd.img initrd/initrd-cat
 	rm -rf $(BUILD)/pc/initrd-tree && mkdir -p $(BUILD)/pc/initrd-tree
-	gzip -dc $< | (cd $(BUILD)/pc/initrd-tree && cpio --quiet -id 'lib/modules/*')
+	initrd/initrd-cat $< | (cd $(BUILD)/pc/initrd-tree && cpio --quiet -id 'lib/modules/*')
 	touch $@
 $(BUILD)/tests/test_select: tests/unit/test_select.c $(BUILD)/hostobj/common/select_asan.o \
 		$(BUILD)/hostobj/common/coldplug_asan.o $(BUILD)/hostobj/common/moddep_asan.o \
