@@ -236,8 +236,8 @@ def pc_kernel_initrd(harness_dir):
 
 
 def initrd_files(initrd):
-    """Names in a gzip'd cpio initrd."""
-    out = subprocess.run(f"gzip -dc '{initrd}' | cpio -t --quiet", shell=True, check=True,
+    """Names in a cpio initrd (gzip, xz or zstd: initrd/initrd-cat)."""
+    out = subprocess.run(f"'{REPO}/initrd/initrd-cat' '{initrd}' | cpio -t --quiet", shell=True, check=True,
                          stdout=subprocess.PIPE, text=True).stdout
     return out.split()
 

@@ -28,7 +28,7 @@ ALL += $(BUILD)/bin/liveinit-moddep
 # ASan/UBSan like test_probe.  test_moddep reads the real modules.dep of $(KMODDIR) (compiled in; the
 # environment variable MODDEP_DIR overrides it).
 UT_COMMON_OBJS := cmdline platform moddep sha256 fileio fileread clock modload pidfile spawn apimounts netif \
-	select coldplug log steptime
+	select coldplug log steptime uevent
 $(UT_COMMON_OBJS:%=$(BUILD)/hostobj/common/%_asan.o): $(BUILD)/hostobj/common/%_asan.o: init/common/%.c
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -c -o $@ $<
@@ -94,14 +94,14 @@ UNIT_TESTS += $(BUILD)/tests/test_helpers
 
 # Driver selection (select.c: which of the initrd's modules stage 1 loads) on fixture sysfs trees, against the PC
 # initrd's own module tables: the initrd unpacked under build/pc/initrd-tree.
-$(BUILD)/pc/initrd-tree.stamp: $(BUILD)/pc/initrd.img
+$(BUILD)/pc/initrd-tree.stamp: $(BUILD)/pc/initrd.img initrd/initrd-cat
 	rm -rf $(BUILD)/pc/initrd-tree && mkdir -p $(BUILD)/pc/initrd-tree
-	gzip -dc $< | (cd $(BUILD)/pc/initrd-tree && cpio --quiet -id 'lib/modules/*')
+	initrd/initrd-cat $< | (cd $(BUILD)/pc/initrd-tree && cpio --quiet -id 'lib/modules/*')
 	touch $@
 $(BUILD)/tests/test_select: tests/unit/test_select.c $(BUILD)/hostobj/common/select_asan.o \
 		$(BUILD)/hostobj/common/coldplug_asan.o $(BUILD)/hostobj/common/moddep_asan.o \
 		$(BUILD)/hostobj/common/fileio_asan.o $(BUILD)/hostobj/common/fileread_asan.o \
-		$(BUILD)/hostobj/common/modload_asan.o $(BUILD)/pc/initrd-tree.stamp
+		$(BUILD)/hostobj/common/modload_asan.o $(BUILD)/hostobj/common/uevent_asan.o $(BUILD)/pc/initrd-tree.stamp
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOSTCFLAGS) $(PROBE_SAN) -DINITRD_MODDIR=\"$(BUILD)/pc/initrd-tree/lib/modules/$(PC_KVER)\" \
 		-o $@ $(filter %.c %.o,$^) -lcmocka

@@ -303,6 +303,13 @@ int coldplug_pass(struct coldplug *r, char *failed, size_t size)
 	return one_pass(r, failed, size);
 }
 
+int coldplug_device(struct coldplug *r, const char *modalias)
+{
+	r->loaded_now = 0;
+	device(r, modalias);
+	return (int)r->loaded_now;
+}
+
 void coldplug_close(struct coldplug *r)
 {
 	if (!r)

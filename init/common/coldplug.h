@@ -60,6 +60,9 @@ struct coldplug;
 int coldplug_open(struct coldplug **c, const struct coldplug_opts *opts, struct coldplug_result *result,
 		  char *failed, size_t size);
 int coldplug_pass(struct coldplug *c, char *failed, size_t size);
+/* One device, by the modalias its uevent carried (common/uevent.h): load what matches, as a walk would.
+ * Returns the number of module files inserted. */
+int coldplug_device(struct coldplug *c, const char *modalias);
 void coldplug_close(struct coldplug *c);
 
 /* The alias table (alias_load, alias_match, alias_glob) is in common/moddep.h. */

@@ -125,6 +125,11 @@ int select_more(struct select *s, char *failed, size_t size)
 	return coldplug_pass(s->cp, failed, size);
 }
 
+int select_device(struct select *s, const char *modalias)
+{
+	return coldplug_device(s->cp, modalias);
+}
+
 void select_end(struct select *s)
 {
 	coldplug_close(s->cp);

@@ -7,7 +7,7 @@
  *   struct select s;
  *   struct select_opts o = {.classes = SELECT_NETWORK, .platform = cfg.platform, .load = my_loader};
  *   if (select_start(&s, &o, failed, sizeof failed) < 0) ...report failed...;
- *   while (waiting) select_more(&s, ...);
+ *   while (waiting) select_more(&s, ...);      // or select_device(&s, modalias) for each uevent
  *   select_end(&s);
  */
 #ifndef LIVEINIT_COMMON_SELECT_H
@@ -51,6 +51,10 @@ struct select {
 int select_start(struct select *s, const struct select_opts *opts, char *failed, size_t size);
 /* Walk again; the same return values.  Modules already tried are not tried again. */
 int select_more(struct select *s, char *failed, size_t size);
+/* One device that just appeared, by the modalias of its uevent (common/uevent.h): load its driver if it is of
+ * the session's classes and platform.  Returns the number of module files inserted.  A walk after
+ * select_start and uevents for what appears later cover every device without walking again. */
+int select_device(struct select *s, const char *modalias);
 void select_end(struct select *s);
 
 #endif

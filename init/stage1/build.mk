@@ -3,7 +3,7 @@ STAGE1_SRCS := $(wildcard init/stage1/*.c) init/common/cmdline.c init/common/con
 	init/common/moddep.c init/common/probe.c init/common/sha256.c init/common/fileio.c init/common/fileread.c init/common/clock.c \
 	init/common/modload.c init/common/spawn.c init/common/apimounts.c init/common/netif.c init/common/mountinfo.c \
 	init/common/sha512.c init/common/shadow.c \
-	init/common/coldplug.c init/common/select.c init/common/steptime.c \
+	init/common/coldplug.c init/common/select.c init/common/steptime.c init/common/uevent.c \
 	init/common/url.c init/common/http.c init/common/dns.c \
 	$(patsubst %,init/dhcp/%.c,packet netlink arp lease iface ipconfig sock timing client)
 STAGE1_OBJS := $(patsubst init/%.c,$(BUILD)/obj/%.o,$(STAGE1_SRCS))

@@ -1,7 +1,9 @@
 /* Find the root device: by name, LABEL=, UUID=, or by scanning for our live medium; wait for slow devices
- * by polling until rootdelay passes (or forever with rootwait). */
+ * until rootdelay passes (or forever with rootwait): scan again as soon as the kernel announces a block device
+ * (a uevent), and at least every POLL_MS (a drive that becomes ready sends no event). */
 #include <dirent.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -9,10 +11,16 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/uevent.h"
 #include "stage1/stage1.h"
 
 #define LIVE_LABEL "LIVEINIT"
-#define POLL_MS 50
+/* Between scans: with uevents a new device wakes the scan at once, so the pause only catches a medium that
+ * becomes readable without one; without them (socket refused) the old polling. */
+#define POLL_MS 250
+#define POLL_NO_EVENTS_MS 50
+/* How often to look inside ISOs without our label (mounting each costs more than a superblock read). */
+#define DEEP_MS 1000
 /* How long one superblock read may take before the disk counts as not answering (a dying disk takes
  * minutes); a live medium answers in milliseconds, a CD that spins up within a second. */
 #define PROBE_TIMEOUT_MS 2000
@@ -147,6 +155,45 @@ static int try_named(const struct live_config *cfg, struct medium *m, int *last_
 	return 0;
 }
 
+/* A line in the timing record when a disk or partition appears while stage 1 waits ("device/sr0 START 0"):
+ * the kernel's probe of the hardware ends there, what stage 1 does with it begins. */
+static void device_record(const struct uevent *ev)
+{
+	if (strcmp(ev->action, "add") || !ev->devname[0])
+		return;
+	char name[80];
+	snprintf(name, sizeof name, "device/%.60s", ev->devname);
+	int64_t now = boottime_us();
+	step_record(name, now, now);
+	log_debug("uevent: add block %s", ev->devname);
+}
+
+/* Sleep up to ms, or until the kernel announces a block device (added, or its medium changed).  fd < 0: just
+ * sleep. */
+static void wait_for_block(int fd, int ms)
+{
+	if (fd < 0) {
+		usleep((useconds_t)ms * 1000);
+		return;
+	}
+	int64_t until = monotonic_ms() + ms;
+	for (int64_t left = ms; left > 0; left = until - monotonic_ms()) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, (int)left) <= 0)
+			return;
+		struct uevent ev;
+		int rc;
+		bool block = false;
+		while ((rc = uevent_read(fd, &ev)) > 0)
+			if (!strcmp(ev.subsystem, "block") && candidate(ev.devname)) {
+				block = true; /* not a loop device appearing (the loop driver makes 8 at once) */
+				device_record(&ev);
+			}
+		if (block || rc < 0)
+			return; /* a block device came (or events were lost): scan now */
+	}
+}
+
 static const char *describe(const struct live_config *cfg, enum want want)
 {
 	return want == WANT_LIVE ? "a medium labelled " LIVE_LABEL " or holding live-media-path" : cfg->root;
@@ -158,27 +205,32 @@ int media_find(const struct live_config *cfg, struct medium *m, struct s1_error 
 			 : !strncmp(cfg->root, "LABEL=", 6)     ? WANT_LABEL
 			 : !strncmp(cfg->root, "UUID=", 5)      ? WANT_UUID
 								: WANT_NAME;
-	int64_t deadline = monotonic_ms() + (int64_t)cfg->rootdelay * 1000;
+	int64_t deadline = monotonic_ms() + (int64_t)cfg->rootdelay * 1000, next_deep = 0;
 	int last_err = ENOENT;
-	bool announced = false;
-	for (int pass = 0;; pass++) {
-		bool found = want == WANT_NAME ? try_named(cfg, m, &last_err) == 0
-					       : scan_once(cfg, want, m, pass == 0 || pass % 20 == 0);
-		if (found) {
-			if (announced)
-				log_done("found");
-			return 0;
-		}
-		if (!cfg->rootwait && monotonic_ms() >= deadline)
+	bool announced = false, found = false;
+	/* Opened before the first scan: a device that appears between the scan and the wait is not missed. */
+	int events = uevent_open();
+	if (events < 0)
+		log_debug("no uevents (%s): scanning every %d ms", strerror(-events), POLL_NO_EVENTS_MS);
+	for (;;) {
+		bool deep = monotonic_ms() >= next_deep;
+		if (deep)
+			next_deep = monotonic_ms() + DEEP_MS;
+		found = want == WANT_NAME ? try_named(cfg, m, &last_err) == 0 : scan_once(cfg, want, m, deep);
+		if (found || (!cfg->rootwait && monotonic_ms() >= deadline))
 			break;
 		if (!announced) {
 			log_begin("Waiting for %s", describe(cfg, want));
 			announced = true;
 		}
-		usleep(POLL_MS * 1000);
+		wait_for_block(events, events >= 0 ? POLL_MS : POLL_NO_EVENTS_MS);
 	}
+	if (events >= 0)
+		close(events);
 	if (announced)
-		log_done("not found");
+		log_done(found ? "found" : "not found");
+	if (found)
+		return 0;
 	if (want == WANT_NAME)
 		return s1_fail(err, "unable to open root device %s: %s (waited %d s; rootdelay= waits longer)",
 			       cfg->root, strerror(last_err), cfg->rootdelay);

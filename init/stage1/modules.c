@@ -1,15 +1,18 @@
 /* Kernel modules from the initrd: /lib/modules/<release>/ holds the .ko files mkinitrd packed, a trimmed
  * modules.dep and modules.alias, modules.builtin, and liveinit.load (every packed module by name: what
- * `allmodules` loads).  On PC and Xen stage 1 loads only the drivers of the storage devices present; filesystems
- * and loop are loaded when the medium needs them (module_need_fs, module_need_loop). */
+ * `allmodules` loads).  On PC and Xen stage 1 loads only the drivers of the storage devices present, and the
+ * filesystems of a live medium (isofs, loop, squashfs, overlay) in the background at idle priority; any other
+ * filesystem, or one not in yet, is loaded when the medium needs it (module_need_fs, module_need_loop). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/utsname.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +21,7 @@
 #include "common/moddep.h"
 #include "common/modload.h"
 #include "common/select.h"
+#include "common/uevent.h"
 #include "stage1/stage1.h"
 
 static void module_dir(char *buf, size_t size)
@@ -107,53 +111,43 @@ static void load_listed(void)
 }
 
 /* ---- the drivers of the storage devices present, loaded in the background ----
- * A child process walks /sys/devices (common/select.h) and loads what matches; stage 1 waits only for the first
- * module (or the end of the first walk), then scans for the medium while the walks go on: a disk controller's
- * SCSI disks, virtio disks and USB sticks appear milliseconds after their bus driver, and the next walk loads
- * theirs.  A process, not a thread: fork is in stage 1 already, threads would add 4 KB to it.
- * The pipes: the child writes one byte when the first module is in; stage 1 writes one when the medium is found
- * (modules_found) and closes its end to stop the walks (modules_stop, before the initramfs goes). */
+ * A child process walks /sys/devices once (common/select.h) and loads what matches; stage 1 waits only for the
+ * first module (or the end of that walk), then scans for the medium while the child goes on.  The devices that
+ * appear later -- a disk controller's SCSI disks and CD drives, virtio disks, a USB stick, milliseconds to a
+ * second after their bus driver -- announce themselves with a uevent (common/uevent.h) carrying their modalias,
+ * and the child loads their drivers as the events come: no walk of /sys while the kernel probes (under qemu TCG
+ * a walk every 10 ms took CPU from the very probe stage 1 waits for).  The socket is opened before the walk, so a
+ * device added during it is not missed (a module tried twice is skipped).  Without uevents (socket refused) or
+ * after an overflow (events lost) it walks again, as it used to.
+ * A process, not a thread: fork is in stage 1 already, threads would add 4 KB to it.
+ * The pipes: with break=premount the child writes one byte when the first module is in (stage 1 waits for it);
+ * stage 1 writes one when the medium is found (modules_found) and closes its end to stop (modules_stop, before
+ * the initramfs goes). */
 
+/* Without uevents: walk every WALK_PAUSE_MS, then every WALK_PAUSE_FOUND_MS once the medium is found (other
+ * disks, for persistence and swap, may still be appearing behind their controllers). */
 #define WALK_PAUSE_MS 10
-/* Once the medium is found the walks go on, slower, until the switch: other disks (persistence, swap) may still
- * be appearing behind their controllers, and they need their drivers before stage 1 looks at them. */
 #define WALK_PAUSE_FOUND_MS 100
 
 static struct {
-	pid_t pid;
+	pid_t pid, fs_pid;
 	int to_child, from_child;
 	bool first_sent;
-} bg = {.pid = -1, .to_child = -1, .from_child = -1};
+} bg = {.pid = -1, .fs_pid = -1, .to_child = -1, .from_child = -1};
 
 static void bg_tell_first(void)
 {
-	if (bg.first_sent)
+	if (bg.first_sent || bg.from_child < 0)
 		return;
 	bg.first_sent = true;
 	ssize_t w = write(bg.from_child, "1", 1);
 	(void)w; /* stage 1 gone: nothing to tell */
 }
 
-/* Pause between walks, listening to stage 1: a byte means "the medium is found" (walk less often from now on),
- * the end of the pipe "stop" (it wakes the pause at once).  Returns false when the walks should end (also when
- * the time ran out). */
-static bool bg_pause(int64_t until_ms, unsigned *pause_ms)
+/* Insert a module file: async_probe, a line in the timing record for each module inserted (or declined: "no
+ * such device here").  Returns what modload_file returned. */
+static int load_timed(const char *path)
 {
-	struct pollfd p = {.fd = bg.to_child, .events = POLLIN};
-	if (poll(&p, 1, (int)*pause_ms) > 0) {
-		char c;
-		if (read(bg.to_child, &c, 1) != 1)
-			return false;
-		*pause_ms = WALK_PAUSE_FOUND_MS;
-	}
-	return !until_ms || monotonic_ms() < until_ms;
-}
-
-/* select's loader: async_probe, a line in the timing record for each module inserted (or declined: "no such
- * device here").  Returns what modload_file returned. */
-static int load_timed(void *ctx, const char *path)
-{
-	(void)ctx;
 	int64_t t0 = boottime_us();
 	int rc = modload_file(path, MODLOAD_ASYNC_PROBE);
 	enum modload_outcome out = modload_outcome(rc);
@@ -172,7 +166,8 @@ static int load_timed(void *ctx, const char *path)
 /* The storage session's loader: tells stage 1 when the first module is in. */
 static int bg_load(void *ctx, const char *path)
 {
-	int rc = load_timed(ctx, path);
+	(void)ctx;
+	int rc = load_timed(path);
 	if (modload_outcome(rc) == MODLOAD_LOADED)
 		bg_tell_first();
 	return rc;
@@ -184,24 +179,93 @@ static void bg_warn(void *ctx, const char *msg)
 	log_warn("%s", msg);
 }
 
-/* The child: walk until told to stop; never returns. */
+/* The uevents waiting: the driver of each device added.  Returns -ENOBUFS when events were lost (the caller
+ * walks), 0 otherwise. */
+static int bg_events(struct select *sel, int fd)
+{
+	struct uevent ev;
+	int rc;
+	while ((rc = uevent_read(fd, &ev)) > 0)
+		if (!strcmp(ev.action, "add") && ev.modalias[0]) {
+			log_debug("uevent: add %s %s", ev.subsystem, ev.modalias);
+			select_device(sel, ev.modalias);
+		}
+	return rc == -ENOBUFS ? rc : 0;
+}
+
+/* The child: load until told to stop (or rootdelay passed); never returns. */
 static void bg_main(enum platform platform, int64_t until_ms)
 {
 	char dir[320], failed[600];
 	module_dir(dir, sizeof dir);
+	int ev = uevent_open();
+	if (ev < 0)
+		log_debug("no uevents (%s): walking /sys every %d ms instead", strerror(-ev), WALK_PAUSE_MS);
 	struct select sel;
 	struct select_opts o = {.classes = SELECT_STORAGE, .platform = platform, .moddir = dir, .load = bg_load,
 				.warn = bg_warn};
 	int rc = select_start(&sel, &o, failed, sizeof failed);
 	bg_tell_first(); /* a walk ended: stage 1 need not wait any longer, whatever it found */
 	unsigned pause_ms = WALK_PAUSE_MS;
-	while (rc >= 0 && bg_pause(until_ms, &pause_ms))
-		rc = select_more(&sel, failed, sizeof failed);
+	while (rc >= 0) {
+		int64_t left = until_ms ? until_ms - monotonic_ms() : -1;
+		if (until_ms && left <= 0)
+			break;
+		int timeout = ev >= 0 ? (int)(left < 0 || left > 1000 ? 1000 : left) : (int)pause_ms;
+		struct pollfd p[2] = {{.fd = bg.to_child, .events = POLLIN}, {.fd = ev, .events = POLLIN}};
+		int n = poll(p, ev >= 0 ? 2 : 1, timeout);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0 && p[0].revents) {
+			char c;
+			if (read(bg.to_child, &c, 1) != 1)
+				break; /* stage 1 closed its end: stop */
+			pause_ms = WALK_PAUSE_FOUND_MS;
+		}
+		if (ev < 0 && n == 0)
+			rc = select_more(&sel, failed, sizeof failed);
+		else if (n > 0 && p[1].revents && bg_events(&sel, ev) == -ENOBUFS) {
+			log_debug("uevents lost (receive buffer full): walking /sys");
+			rc = select_more(&sel, failed, sizeof failed);
+		}
+	}
 	if (rc < 0)
 		log_warn("unable to read %s: %s; loading no more drivers", failed, strerror(-rc));
 	log_debug("modules: %u loaded, %u declined, %u failed, %u walks", sel.result.loaded, sel.result.declined,
 		  sel.result.failed, sel.result.passes);
 	_exit(rc < 0);
+}
+
+/* ---- the filesystems of a live medium, loaded while the hardware is probed ----
+ * isofs, loop, squashfs and overlay are what a CD, a USB stick or a Xen vbd with the live ISO needs, and they go
+ * in while the kernel waits for the hardware (an ATA reset sleeps 150 ms, a Xen frontend waits for dom0): a
+ * second child at SCHED_IDLE, so it runs only when nothing else wants the CPU and never delays the storage
+ * drivers.  A module stage 1 needs before this child got to it is loaded by stage 1 itself (module_need_fs;
+ * finit_module waits for a load in flight).  Those the initrd lacks (built in) are skipped. */
+static const char *const fs_preload[] = {"isofs", "loop", "squashfs", "overlay"};
+
+static void fs_main(void)
+{
+	/* musl's sched_setscheduler is a stub (ENOSYS): the system call itself. */
+	struct sched_param sp = {0};
+	if (syscall(SYS_sched_setscheduler, 0, SCHED_IDLE, &sp) < 0)
+		log_debug("filesystem preload: SCHED_IDLE: %s (loading at normal priority)", strerror(errno));
+	char dir[320], failed[512];
+	module_dir(dir, sizeof dir);
+	struct moddep md;
+	if (moddep_load(&md, dir, failed, sizeof failed) < 0)
+		_exit(1); /* stage 1 reports it when it needs a filesystem */
+	for (size_t i = 0; i < sizeof fs_preload / sizeof fs_preload[0]; i++) {
+		struct modlist list = {0};
+		if (moddep_resolve(&md, fs_preload[i], &list) == MODDEP_OK)
+			for (size_t j = 0; j < list.n; j++) {
+				char path[700];
+				snprintf(path, sizeof path, "%s/%s", dir, list.paths[j]);
+				load_timed(path);
+			}
+		modlist_free(&list);
+	}
+	_exit(0);
 }
 
 /* Does this initrd carry modules.alias (mkinitrd writes it with the modules)? */
@@ -223,13 +287,17 @@ void modules_start(const struct live_config *cfg)
 	/* UML's disks are built in; its initrd holds only filesystems, loaded when the medium needs them. */
 	if (cfg->platform == PLATFORM_UML)
 		return;
-	int down[2], up[2];
+	/* The medium scan needs no driver to start: it waits for block devices' uevents, and finds the medium as
+	 * soon as it appears (xen-blkfront's init returns up to 100 ms after its disk is there: the kernel polls
+	 * for connected devices).  Only break=premount waits for the first driver, so its shell has one. */
+	bool wait_first = cfg->brk == BREAK_PREMOUNT;
+	int down[2], up[2] = {-1, -1};
 	if (pipe2(down, O_CLOEXEC) < 0) {
 		log_warn("unable to create a pipe for the module loader: %s; loading every module", strerror(errno));
 		load_listed();
 		return;
 	}
-	if (pipe2(up, O_CLOEXEC) < 0) {
+	if (wait_first && pipe2(up, O_CLOEXEC) < 0) {
 		log_warn("unable to create a pipe for the module loader: %s; loading every module", strerror(errno));
 		close(down[0]);
 		close(down[1]);
@@ -241,21 +309,35 @@ void modules_start(const struct live_config *cfg)
 	bg.pid = fork();
 	if (bg.pid == 0) {
 		close(down[1]);
-		close(up[0]);
+		if (up[0] >= 0)
+			close(up[0]);
 		bg.to_child = down[0];
-		bg.from_child = up[1];
+		bg.from_child = up[1]; /* -1 unless stage 1 waits for the first module */
 		bg_main(cfg->platform, until_ms);
 	}
 	close(down[0]);
-	close(up[1]);
+	if (up[1] >= 0)
+		close(up[1]);
 	if (bg.pid < 0) {
 		log_warn("unable to start the module loader: fork: %s; loading every module", strerror(errno));
 		close(down[1]);
-		close(up[0]);
+		if (up[0] >= 0)
+			close(up[0]);
 		load_listed();
 		return;
 	}
 	bg.to_child = down[1];
+	bg.fs_pid = fork();
+	if (bg.fs_pid == 0) {
+		close(down[1]);
+		if (up[0] >= 0)
+			close(up[0]);
+		fs_main();
+	}
+	if (bg.fs_pid < 0)
+		log_debug("unable to start the filesystem preload: fork: %s (loaded when needed)", strerror(errno));
+	if (up[0] < 0)
+		return;
 	char c;
 	while (read(up[0], &c, 1) < 0 && errno == EINTR)
 		;
@@ -270,26 +352,43 @@ void modules_found(void)
 	(void)w; /* the child has ended already: nothing to slow down */
 }
 
+/* Has child pid ended (reaped now)?  A pid already collected counts as ended. */
+static bool child_ended(pid_t *pid)
+{
+	if (*pid <= 0)
+		return true;
+	pid_t r = waitpid(*pid, NULL, WNOHANG);
+	if (r == *pid || (r < 0 && errno != EINTR)) {
+		*pid = -1;
+		return true;
+	}
+	return false;
+}
+
 void modules_stop(void)
 {
-	if (bg.pid <= 0)
+	if (bg.pid <= 0 && bg.fs_pid <= 0)
 		return;
-	close(bg.to_child); /* the child sees POLLHUP after its current walk */
-	/* A module load waits for the kernel's asynchronous probes, a dying disk's among them: the child may be
+	if (bg.to_child >= 0)
+		close(bg.to_child); /* the loader sees POLLHUP at once, or after the load in progress */
+	bg.to_child = -1;
+	/* A module load waits for the kernel's asynchronous probes, a dying disk's among them: the loader may be
 	 * stuck there for minutes.  Wait a bounded time, then go on without it (it is a child of PID 1, which
-	 * stage 2 stays: its reaper collects it when the load returns). */
-	for (int waited = 0; waited < 2000; waited += 10) {
-		pid_t r = waitpid(bg.pid, NULL, WNOHANG);
-		if (r == bg.pid || (r < 0 && errno != EINTR)) {
-			bg.pid = -1;
+	 * stage 2 stays: its reaper collects it when the load returns).  The wait is in 1 ms steps: the children
+	 * usually end within a few, and stage 1 is waiting on the boot's critical path. */
+	for (int waited = 0; waited < 2000; waited++) {
+		bool a = child_ended(&bg.pid), b = child_ended(&bg.fs_pid);
+		if (a && b)
 			return;
-		}
-		usleep(10000);
+		usleep(1000);
 	}
 	log_warn("loading drivers: a module load has not returned for 2 s (a device that does not answer?); "
 		 "going on without waiting for it");
-	kill(bg.pid, SIGKILL);
-	bg.pid = -1;
+	if (bg.pid > 0)
+		kill(bg.pid, SIGKILL);
+	if (bg.fs_pid > 0)
+		kill(bg.fs_pid, SIGKILL);
+	bg.pid = bg.fs_pid = -1;
 }
 
 /* ---- the drivers of the network hardware present, for fetch= ----
@@ -304,6 +403,13 @@ static struct {
 	char dir[320];
 } net = {.state = NET_IDLE};
 
+/* The network session's loader. */
+static int net_load(void *ctx, const char *path)
+{
+	(void)ctx;
+	return load_timed(path);
+}
+
 void modules_network(const struct live_config *cfg)
 {
 	if (net.state == NET_OFF || cfg->platform == PLATFORM_UML)
@@ -317,7 +423,7 @@ void modules_network(const struct live_config *cfg)
 			return;
 		}
 		struct select_opts o = {.classes = SELECT_NETWORK, .platform = cfg->platform, .moddir = net.dir,
-					.load = load_timed, .warn = bg_warn};
+					.load = net_load, .warn = bg_warn};
 		rc = select_start(&net.sel, &o, failed, sizeof failed);
 		net.state = NET_WALKING;
 	} else {

@@ -31,11 +31,12 @@ int s1_fail(struct s1_error *err, const char *fmt, ...) __attribute__((format(pr
 /* early.c: /proc /sys /dev /run, and stdio on /dev/console. */
 int early_mounts(struct s1_error *err);
 
-/* modules.c: on PC and Xen, start loading the drivers of the storage devices present (common/select.h) in the
- * background and return as soon as the first one is in, so the medium scan overlaps the loading; elsewhere, or
- * with `allmodules`, load every module listed in liveinit.load (a missing one is reported, not fatal).
- * modules_found() says the medium is there (the loading goes on, slower, for other disks); modules_stop() ends
- * it (before the switch: the initramfs goes away).
+/* modules.c: on PC and Xen, start loading the drivers of the storage devices present (common/select.h, then
+ * one uevent per device that appears) and the live medium's filesystems (idle priority) in the background, and
+ * return as soon as the first driver is in, so the medium scan overlaps the loading; elsewhere, or with
+ * `allmodules`, load every module listed in liveinit.load (a missing one is reported, not fatal).
+ * modules_found() says the medium is there (without uevents the walks of /sys go on, slower, for other disks);
+ * modules_stop() ends it (before the switch: the initramfs goes away).
  * module_need_fs() for a filesystem type right before it is mounted (fatal when missing). */
 void modules_start(const struct live_config *cfg);
 void modules_found(void);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fnmatch.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "common/coldplug.h"
 #include "common/moddep.h"
 #include "common/select.h"
+#include "common/uevent.h"
 
 #ifndef INITRD_MODDIR
 #error "build with -DINITRD_MODDIR=\"build/pc/initrd-tree/lib/modules/<release>\""
@@ -172,6 +174,77 @@ static const struct appear piix_cd[] = {
 	{"ata_piix", "sys/devices/pci0000:00/0000:00:01.1/ata2/host1/target1:0:0/1:0:0:0", SCSI_CDROM},
 	{0},
 };
+
+/* The way stage 1 waits now: one walk, then the kernel's uevents, each parsed as it arrives from the socket.
+ * A message as the kernel sends it: "ACTION@DEVPATH", then KEY=VALUE strings, each NUL-terminated. */
+static int event(struct select *s, const char *const *lines)
+{
+	char msg[1024];
+	size_t len = 0;
+	for (; *lines; lines++) {
+		size_t n = strlen(*lines) + 1;
+		assert_true(len + n <= sizeof msg);
+		memcpy(msg + len, *lines, n);
+		len += n;
+	}
+	struct uevent ev;
+	assert_int_equal(uevent_parse(msg, len, &ev), 0);
+	assert_string_equal(ev.action, "add");
+	return select_device(s, ev.modalias);
+}
+
+static void test_uevents_after_one_walk(void **state)
+{
+	(void)state;
+	pc_base();
+	struct rec r = {0}; /* nothing appears by itself: the events below are the kernel's news */
+	struct select s;
+	struct select_opts o = {.classes = SELECT_STORAGE, .platform = PLATFORM_PC, .sysroot = root,
+				.moddir = INITRD_MODDIR, .load = record, .ctx = &r};
+	char failed[600];
+	assert_true(select_start(&s, &o, failed, sizeof failed) > 0);
+	static const char *const cd[] = {
+		"add@/devices/pci0000:00/0000:00:01.1/ata2/host1/target1:0:0/1:0:0:0", "ACTION=add",
+		"DEVPATH=/devices/pci0000:00/0000:00:01.1/ata2/host1/target1:0:0/1:0:0:0", "SUBSYSTEM=scsi",
+		"DEVTYPE=scsi_device", "MODALIAS=" SCSI_CDROM, "SEQNUM=1234", NULL};
+	static const char *const tablet[] = {
+		"add@/devices/pci0000:00/0000:00:04.0/usb1/1-1/1-1:1.0", "ACTION=add",
+		"DEVPATH=/devices/pci0000:00/0000:00:04.0/usb1/1-1/1-1:1.0", "SUBSYSTEM=usb",
+		"DEVTYPE=usb_interface", "MODALIAS=" USB_TABLET, "SEQNUM=1235", NULL};
+	assert_int_equal(event(&s, cd), 2);     /* cdrom, then sr_mod (scsi_mod is in already) */
+	assert_int_equal(event(&s, tablet), 0); /* not storage */
+	assert_int_equal(event(&s, cd), 0);     /* a module is tried once */
+	assert_int_equal(s.result.failed, 0);
+	select_end(&s);
+	static const char *const want[] = {"scsi_common", "scsi_mod", "libata", "ata_piix", "ata_generic", "cdrom",
+					   "sr_mod", NULL};
+	expect_modules(&r, want);
+}
+
+static void test_uevent_parse(void **state)
+{
+	(void)state;
+	struct uevent ev;
+	static const char block[] = "add@/devices/vbd-51712/block/xvda\0ACTION=add\0DEVPATH=/devices/vbd-51712/"
+				    "block/xvda\0SUBSYSTEM=block\0DEVNAME=xvda\0DEVTYPE=disk\0SEQNUM=7";
+	assert_int_equal(uevent_parse(block, sizeof block, &ev), 0);
+	assert_string_equal(ev.subsystem, "block");
+	assert_string_equal(ev.devname, "xvda");
+	assert_string_equal(ev.devtype, "disk");
+	assert_string_equal(ev.devpath, "/devices/vbd-51712/block/xvda");
+	assert_string_equal(ev.modalias, "");
+	/* udev's own messages (group 2) and truncated ones are not kernel uevents */
+	static const char udev[] = "libudev\0\xfe\xed\xca\xfe";
+	assert_int_equal(uevent_parse(udev, sizeof udev, &ev), -EINVAL);
+	static const char cut[] = "add@/devices/x\0ACTION=add";
+	assert_int_equal(uevent_parse(cut, sizeof cut, &ev), -EINVAL);
+	/* a message without its last NUL, or longer than the buffer, stays a C string */
+	char big[UEVENT_MAX + 100];
+	memset(big, 'A', sizeof big);
+	memcpy(big, "add@/x", 6);
+	big[6] = '\0';
+	assert_int_equal(uevent_parse(big, sizeof big, &ev), -EINVAL);
+}
 
 /* qemu PC with the live medium on a virtio disk: PIIX3 IDE (empty), virtio-blk, virtio-net. */
 static void test_qemu_pc_virtio(void **state)
@@ -346,6 +419,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_usb_stick_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uml_selects_nothing, setup, teardown),
 		cmocka_unit_test(test_classes),
+		cmocka_unit_test_setup_teardown(test_uevents_after_one_walk, setup, teardown),
+		cmocka_unit_test(test_uevent_parse),
 		cmocka_unit_test_setup_teardown(test_glob_agrees_with_fnmatch, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
