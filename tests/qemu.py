@@ -99,8 +99,16 @@ class Qemu(uml.UML):
     def boot_label(self, line, timeout=60):
         """Type line at the isolinux prompt (it listens on the serial port: SERIAL in isolinux.cfg)."""
         self.expect(PROMPT, timeout)
-        # isolinux reads the serial line a character at a time; a carriage return ends the line.
-        self.child.send(line + "\r")
+        self.type_line(line)
+
+    def type_line(self, line):
+        """Type line and Enter on the serial port for a boot loader.  isolinux polls the UART a character at a
+        time, and the UART holds 16: sent at once, a longer line lost its tail and its Enter when the host was
+        busy (the boot then waited at the prompt for ever).  Eight characters at a time, then a pause."""
+        text = line + "\r"
+        for i in range(0, len(text), 8):
+            self.child.send(text[i:i + 8])
+            time.sleep(0.05)
 
     def monitor(self, command, timeout=30):
         """Run one command on qemu's human monitor; returns its output."""

@@ -54,7 +54,7 @@ def boot_with_blocked_disk(q, flag):
     q.expect(qemu.PROMPT, 120)
     open(flag, "w").close()
     # edd=off: the kernel's real-mode setup would otherwise ask the BIOS about the disk, and wait with it.
-    q.child.send("serial edd=off\r")
+    q.type_line("serial edd=off")
     q.expect(qemu.STAGE1)
 
 
@@ -129,7 +129,7 @@ def test_persistence_scan_skips_the_disk_that_does_not_answer(blocking_disk):
     with Qemu(cdrom=ISO, extra=args, timeout=300) as q:
         q.expect(qemu.PROMPT, 120)
         open(flag, "w").close()
-        q.child.send("serial edd=off persistence\r")
+        q.type_line("serial edd=off persistence")
         q.expect(qemu.STAGE1)
         q.expect(r"persistence: no filesystem labelled persistence and no file persistence")
         q.expect(SWITCH)
