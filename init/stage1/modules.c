@@ -135,6 +135,10 @@ static struct {
 	bool first_sent;
 } bg = {.pid = -1, .fs_pid = -1, .to_child = -1, .from_child = -1};
 
+static bool reply_wait(int timeout_ms);
+/* How long stage 1 waits for the loader to settle (the load in progress, the events queued). */
+#define SETTLE_MAX_MS 5000
+
 static void bg_tell_first(void)
 {
 	if (bg.first_sent || bg.from_child < 0)
@@ -220,6 +224,15 @@ static void bg_main(enum platform platform, int64_t until_ms)
 			char c;
 			if (read(bg.to_child, &c, 1) != 1)
 				break; /* stage 1 closed its end: stop */
+			if (c == 's') {
+				/* Settle: the loads for the devices announced so far, then answer.  (A Xen frontend's
+				 * init returns once all its disks are connected.) */
+				if (ev >= 0 && bg_events(&sel, ev) == -ENOBUFS)
+					rc = select_more(&sel, failed, sizeof failed);
+				ssize_t w = write(bg.from_child, "s", 1);
+				(void)w;
+				continue;
+			}
 			pause_ms = WALK_PAUSE_FOUND_MS;
 		}
 		if (ev < 0 && n == 0)
@@ -291,13 +304,13 @@ void modules_start(const struct live_config *cfg)
 	 * soon as it appears (xen-blkfront's init returns up to 100 ms after its disk is there: the kernel polls
 	 * for connected devices).  Only break=premount waits for the first driver, so its shell has one. */
 	bool wait_first = cfg->brk == BREAK_PREMOUNT;
-	int down[2], up[2] = {-1, -1};
+	int down[2], up[2];
 	if (pipe2(down, O_CLOEXEC) < 0) {
 		log_warn("unable to create a pipe for the module loader: %s; loading every module", strerror(errno));
 		load_listed();
 		return;
 	}
-	if (wait_first && pipe2(up, O_CLOEXEC) < 0) {
+	if (pipe2(up, O_CLOEXEC) < 0) {
 		log_warn("unable to create a pipe for the module loader: %s; loading every module", strerror(errno));
 		close(down[0]);
 		close(down[1]);
@@ -309,39 +322,55 @@ void modules_start(const struct live_config *cfg)
 	bg.pid = fork();
 	if (bg.pid == 0) {
 		close(down[1]);
-		if (up[0] >= 0)
-			close(up[0]);
+		close(up[0]);
 		bg.to_child = down[0];
-		bg.from_child = up[1]; /* -1 unless stage 1 waits for the first module */
+		bg.from_child = up[1];
+		bg.first_sent = !wait_first; /* the first module's byte only when stage 1 waits for it */
 		bg_main(cfg->platform, until_ms);
 	}
 	close(down[0]);
-	if (up[1] >= 0)
-		close(up[1]);
+	close(up[1]);
 	if (bg.pid < 0) {
 		log_warn("unable to start the module loader: fork: %s; loading every module", strerror(errno));
 		close(down[1]);
-		if (up[0] >= 0)
-			close(up[0]);
+		close(up[0]);
 		load_listed();
 		return;
 	}
 	bg.to_child = down[1];
+	bg.from_child = up[0];
 	bg.fs_pid = fork();
 	if (bg.fs_pid == 0) {
 		close(down[1]);
-		if (up[0] >= 0)
-			close(up[0]);
+		close(up[0]);
 		fs_main();
 	}
 	if (bg.fs_pid < 0)
 		log_debug("unable to start the filesystem preload: fork: %s (loaded when needed)", strerror(errno));
-	if (up[0] < 0)
+	if (wait_first)
+		reply_wait(-1);
+}
+
+void modules_settle(void)
+{
+	if (bg.pid <= 0 || bg.to_child < 0)
 		return;
-	char c;
-	while (read(up[0], &c, 1) < 0 && errno == EINTR)
+	ssize_t w = write(bg.to_child, "s", 1);
+	if (w == 1 && !reply_wait(SETTLE_MAX_MS))
+		log_warn("loading drivers: a module load has not returned for %d s (a device that does not answer?); "
+			 "looking at the disks there are", SETTLE_MAX_MS / 1000);
+}
+
+/* One byte from the loader (the first module, or the answer to a settle); false after timeout_ms (-1: none) or
+ * when the loader has ended. */
+static bool reply_wait(int timeout_ms)
+{
+	struct pollfd p = {.fd = bg.from_child, .events = POLLIN};
+	int n;
+	while ((n = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
 		;
-	close(up[0]);
+	char c;
+	return n > 0 && read(bg.from_child, &c, 1) == 1;
 }
 
 void modules_found(void)
@@ -371,7 +400,9 @@ void modules_stop(void)
 		return;
 	if (bg.to_child >= 0)
 		close(bg.to_child); /* the loader sees POLLHUP at once, or after the load in progress */
-	bg.to_child = -1;
+	if (bg.from_child >= 0)
+		close(bg.from_child);
+	bg.to_child = bg.from_child = -1;
 	/* A module load waits for the kernel's asynchronous probes, a dying disk's among them: the loader may be
 	 * stuck there for minutes.  Wait a bounded time, then go on without it (it is a child of PID 1, which
 	 * stage 2 stays: its reaper collects it when the load returns).  The wait is in 1 ms steps: the children

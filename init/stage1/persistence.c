@@ -229,6 +229,7 @@ void persistence_setup(const struct live_config *cfg, const struct medium *m)
 		return;
 	}
 	P.ro = cfg->persistence_ro;
+	modules_settle(); /* the other disks' drivers: stage 1 found the medium without waiting for them */
 	struct mount_table t;
 	if (mountinfo_read("/proc/self/mountinfo", &t) < 0) {
 		log_warn("persistence: unable to read /proc/self/mountinfo; continuing without persistence");

@@ -40,6 +40,10 @@ int early_mounts(struct s1_error *err);
  * module_need_fs() for a filesystem type right before it is mounted (fatal when missing). */
 void modules_start(const struct live_config *cfg);
 void modules_found(void);
+/* Wait (at most 5 s) until the loader has loaded the drivers of every device announced so far: before stage 1
+ * looks at the other disks (persistence).  In a Xen domU that is xen-blkfront's init, which returns once all
+ * the domain's disks are connected. */
+void modules_settle(void);
 void modules_stop(void);
 /* modules_network(): load the drivers of the network hardware present (SELECT_NETWORK; a Xen domU: only
  * xen-netfront), one walk of /sys per call: netup calls it while it waits for the interface.
