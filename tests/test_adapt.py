@@ -142,22 +142,9 @@ def test_systemd_keys_present_sshd_enables(tmp_path):
     assert read(root, "/etc/shadow") == SHADOW        # no passwd=: untouched
 
 
-def test_systemd_xen_hvc0_getty_without_udev(tmp_path):
-    """Xen: our getty on hvc0 (no wait for udev's dev-hvc0.device), the generator's serial-getty@hvc0 masked."""
-    root = systemd_root(str(tmp_path / "root"), keys=True, sshd=False)
-    r = run(root, "xen", tmp_path)
-    assert r.stdout.splitlines()[0] == "init: systemd"
-    etc = os.path.join(root, "etc/systemd/system")
-    unit = read(root, "/etc/systemd/system/liveinit-getty@.service")
-    assert "BindsTo" not in unit and "ConditionPathExists=/dev/%I" in unit
-    assert os.readlink(os.path.join(etc, "getty.target.wants/liveinit-getty@hvc0.service")) == \
-        "/etc/systemd/system/liveinit-getty@.service"
-    assert os.readlink(os.path.join(etc, "serial-getty@hvc0.service")) == "/dev/null"
-
-
-def test_systemd_pc_serial_left_to_systemd(tmp_path):
-    """systemd's getty generator serves console=ttyS0 itself: no getty of ours there."""
-    for i, cmdline in enumerate(["console=tty0 console=ttyS0,115200", ""]):
+def test_systemd_xen_and_pc_serial_left_to_systemd(tmp_path):
+    """systemd's getty generator serves hvc0 and console=ttyS0 itself: no getty of ours there."""
+    for i, cmdline in enumerate(["xen", "console=tty0 console=ttyS0,115200", ""]):
         root = systemd_root(str(tmp_path / ("root%d" % i)), keys=True, sshd=False)
         r = run(root, cmdline, tmp_path)
         assert r.stdout.splitlines() == ["init: systemd"], cmdline

@@ -75,9 +75,7 @@ static bool is_vt(const char *name)
 
 /* The terminal that needs a login from us, or NULL when the root's init serves it on its own:
  *   UML: tty0, the terminal `linux` runs in (con0); neither systemd nor inittab knows it.
- *   Xen: hvc0, the domain's only console.  inittab does not serve it; systemd's generator does, but its
- *   serial-getty@hvc0 waits for udev to announce dev-hvc0.device, and a udev held up (a dying disk's probe, a
- *   slow host) leaves the domain without a login when that job times out; ours needs only /dev/hvc0.
+ *   Xen: hvc0; systemd's getty generator starts serial-getty@hvc0 by itself, inittab does not.
  *   PC: the last console= unless it is a VT; systemd's generator serves the kernel's consoles. */
 static const char *login_tty(const struct live_config *cfg, enum root_init kind)
 {
@@ -85,7 +83,7 @@ static const char *login_tty(const struct live_config *cfg, enum root_init kind)
 	case PLATFORM_UML:
 		return "tty0";
 	case PLATFORM_XEN:
-		return "hvc0";
+		return kind == INIT_SYSTEMD ? NULL : "hvc0";
 	default:
 		if (!cfg->console[0] || is_vt(cfg->console) || kind == INIT_SYSTEMD)
 			return NULL;
@@ -160,14 +158,6 @@ static int systemd_login(const char *root, const char *tty, struct adapt_log *lo
 	    root_symlink(root, link, SYSTEMD_ETC "/liveinit-getty@.service", err) < 0)
 		return -1;
 	adapt_note(log, "login: %s/liveinit-getty@.service, enabled for %s in getty.target.wants", SYSTEMD_ETC, tty);
-	if (strcmp(tty, "hvc0"))
-		return 0;
-	/* Two gettys on one terminal fight over it: the generator's serial-getty@hvc0 is masked. */
-	char mask[128];
-	snprintf(mask, sizeof mask, SYSTEMD_ETC "/serial-getty@%s.service", tty);
-	if (root_symlink(root, mask, "/dev/null", err) < 0)
-		return -1;
-	adapt_note(log, "login: %s masked (it waits for udev's dev-%s.device)", mask, tty);
 	return 0;
 }
 
